@@ -1,0 +1,691 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { WfeError, type ErrorInfo } from '../errors.js';
+import {
+  JOB_STATUSES,
+  type JobLogEntry,
+  type JobQuery,
+  type JobRecord,
+  type JobStatus,
+  type LogQuery,
+  type ObjectQuery,
+  type RootObject,
+  type Store,
+  type Write,
+  type WriteOutcome,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** A database file (parent folders are created) or ':memory:'. */
+  path: string;
+  /**
+   * `FULL` syncs every commit to disk, so an acknowledged batch survives a
+   * power loss. `NORMAL` may lose the last commits on power loss (not on a
+   * process crash) and is much faster for unbatched writes.
+   * @default 'FULL'
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** How long to wait for a lock held by another connection. @default 5000 */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (and creates or migrates) the embedded DRP store. */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const { path, synchronous = 'FULL', busyTimeoutMs = 5000 } = options;
+  let db: Database.Database | undefined;
+
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (err) {
+    db?.close();
+    if (err instanceof WfeError) throw err;
+    throw storeError(`open ${path}`, err);
+  }
+}
+
+/** Highest schema version this code knows; kept in `PRAGMA user_version`. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+// MIGRATIONS[n] takes the schema from version n to n + 1.
+const MIGRATIONS = [
+  `
+  CREATE TABLE objects (
+    guid TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX objects_type_guid ON objects (type, guid);
+
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    parent_id TEXT,
+    root_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    max_duration_ms INTEGER,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER
+  );
+  CREATE INDEX jobs_status_id ON jobs (status, id);
+  CREATE INDEX jobs_action_id ON jobs (action, id);
+  CREATE INDEX jobs_parent_id ON jobs (parent_id, id);
+  CREATE INDEX jobs_root_id ON jobs (root_id, id);
+
+  CREATE TABLE job_logs (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    data TEXT,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID;
+  `,
+];
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_SCHEMA_VERSION) {
+    throw new WfeError(
+      'STORE_ERROR',
+      `SQLite schema version ${current} is newer than this wfe ` +
+        `understands (${SQLITE_SCHEMA_VERSION})`,
+      { details: { schemaVersion: current } },
+    );
+  }
+
+  for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const STATUSES = new Set<string>(JOB_STATUSES);
+
+interface ObjectRow {
+  guid: string;
+  type: string;
+  version: number;
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface JobRow {
+  id: string;
+  parent_id: string | null;
+  root_id: string;
+  action: string;
+  target: string | null;
+  status: string;
+  params: string;
+  result: string | null;
+  error: string | null;
+  max_duration_ms: number | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+interface LogRow {
+  job_id: string;
+  seq: number;
+  at: number;
+  level: string;
+  message: string;
+  data: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+const JOB_COLUMNS =
+  'id, parent_id, root_id, action, target, status, params, result, ' +
+  'error, max_duration_ms, created_at, started_at, ended_at';
+
+class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #db: Database.Database;
+  #closed = false;
+  readonly #queries = new Map<string, Database.Statement<unknown[], Row>>();
+
+  // The write path runs these for every write; prepare them once.
+  readonly #insertObject;
+  readonly #updateObject;
+  readonly #deleteObject;
+  readonly #objectVersion;
+  readonly #putJob;
+  readonly #appendLog;
+  readonly #applyBatch;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+
+    this.#insertObject = db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO objects (guid, type, version, data, created_at, updated_at)
+       VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (guid) DO NOTHING`,
+    );
+    this.#updateObject = db.prepare<
+      [string, number, string, number, string],
+      { created_at: number }
+    >(
+      `UPDATE objects SET version = version + 1, data = ?, updated_at = ?
+       WHERE guid = ? AND version = ? AND type = ? RETURNING created_at`,
+    );
+    this.#deleteObject = db.prepare<[string, number]>(
+      'DELETE FROM objects WHERE guid = ? AND version = ?',
+    );
+    this.#objectVersion = db.prepare<
+      [string],
+      { type: string; version: number }
+    >('SELECT type, version FROM objects WHERE guid = ?');
+    this.#putJob = db.prepare<unknown[]>(
+      `INSERT INTO jobs (${JOB_COLUMNS})
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET
+         parent_id = excluded.parent_id, root_id = excluded.root_id,
+         action = excluded.action, target = excluded.target,
+         status = excluded.status, params = excluded.params,
+         result = excluded.result, error = excluded.error,
+         max_duration_ms = excluded.max_duration_ms,
+         created_at = excluded.created_at, started_at = excluded.started_at,
+         ended_at = excluded.ended_at`,
+    );
+    this.#appendLog = db.prepare<unknown[]>(
+      `INSERT INTO job_logs (job_id, seq, at, level, message, data)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, seq) DO NOTHING`,
+    );
+    this.#applyBatch = db.transaction((writes: readonly Write[]) =>
+      writes.map((write) => this.#apply(write)),
+    );
+  }
+
+  async commit(writes: readonly Write[]): Promise<WriteOutcome[]> {
+    this.#assertOpen();
+    if (writes.length === 0) return [];
+
+    try {
+      // IMMEDIATE takes the write lock up front, so a busy database fails
+      // (or waits) before anything runs rather than midway.
+      return this.#applyBatch.immediate(writes);
+    } catch (err) {
+      throw storeError('commit', err);
+    }
+  }
+
+  async getObject(guid: string): Promise<RootObject | null> {
+    const row = this.#query(
+      'SELECT * FROM objects WHERE guid = ?',
+      [guid],
+      'get',
+    ) as ObjectRow | undefined;
+    return row ? toObject(row) : null;
+  }
+
+  async findObjects(query: ObjectQuery = {}): Promise<RootObject[]> {
+    const limit = pageSize(query.limit);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.type !== undefined) {
+      where.push('type = ?');
+      params.push(query.type);
+    }
+    if (query.afterGuid !== undefined) {
+      where.push('guid > ?');
+      params.push(query.afterGuid);
+    }
+    params.push(limit);
+
+    const sql = `SELECT * FROM objects ${whereClause(where)}
+      ORDER BY guid LIMIT ?`;
+    return (this.#query(sql, params, 'all') as ObjectRow[]).map(toObject);
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const row = this.#query('SELECT * FROM jobs WHERE id = ?', [id], 'get');
+    return row ? toJob(row as JobRow) : null;
+  }
+
+  async listJobs(query: JobQuery = {}): Promise<JobRecord[]> {
+    const limit = pageSize(query.limit);
+    if (query.status !== undefined && !STATUSES.has(query.status)) {
+      throw new WfeError('BAD_QUERY', `unknown job status ${query.status}`);
+    }
+
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.status !== undefined) {
+      where.push('status = ?');
+      params.push(query.status);
+    }
+    if (query.action !== undefined) {
+      where.push('action = ?');
+      params.push(query.action);
+    }
+    if (query.parentId === null) where.push('parent_id IS NULL');
+    else if (query.parentId !== undefined) {
+      where.push('parent_id = ?');
+      params.push(query.parentId);
+    }
+    if (query.beforeId !== undefined) {
+      where.push('id < ?');
+      params.push(query.beforeId);
+    }
+    params.push(limit);
+
+    const sql = `SELECT * FROM jobs ${whereClause(where)}
+      ORDER BY id DESC LIMIT ?`;
+    return (this.#query(sql, params, 'all') as JobRow[]).map(toJob);
+  }
+
+  async jobTree(id: string): Promise<JobRecord[]> {
+    const top = this.#query(
+      'SELECT root_id FROM jobs WHERE id = ?',
+      [id],
+      'get',
+    ) as { root_id: string } | undefined;
+    if (!top) return [];
+
+    const rows = this.#query(
+      `SELECT * FROM jobs WHERE root_id = ? ORDER BY id`,
+      [top.root_id],
+      'all',
+    ) as JobRow[];
+    return walkTree(id, rows).map(toJob);
+  }
+
+  async jobLogs(jobId: string, query: LogQuery = {}): Promise<JobLogEntry[]> {
+    const limit = pageSize(query.limit);
+    const afterSeq = query.afterSeq ?? 0;
+    if (!Number.isInteger(afterSeq)) {
+      throw new WfeError('BAD_QUERY', `afterSeq must be an integer`);
+    }
+
+    const rows = this.#query(
+      `SELECT * FROM job_logs WHERE job_id = ? AND seq > ?
+       ORDER BY seq LIMIT ?`,
+      [jobId, afterSeq, limit],
+      'all',
+    ) as LogRow[];
+    return rows.map(toLogEntry);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queries.clear();
+    this.#db.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new WfeError('STORE_CLOSED', 'the SQLite store is closed');
+    }
+  }
+
+  #query(sql: string, params: unknown[], mode: 'get' | 'all'): unknown {
+    this.#assertOpen();
+
+    try {
+      let statement = this.#queries.get(sql);
+      if (!statement) {
+        statement = this.#db.prepare<unknown[], Row>(sql);
+        this.#queries.set(sql, statement);
+      }
+      return mode === 'get'
+        ? statement.get(...params)
+        : statement.all(...params);
+    } catch (err) {
+      throw storeError('read', err);
+    }
+  }
+
+  /**
+   * Applies one write inside the batch transaction. Every check and JSON
+   * encoding happens before the first statement runs, so a write that is
+   * refused leaves nothing behind. SQLite errors are not caught here: they
+   * abort the whole batch.
+   */
+  #apply(write: Write): WriteOutcome {
+    try {
+      switch (write?.kind) {
+        case 'object.save':
+          return this.#saveObject(write);
+        case 'object.delete':
+          return this.#deleteObjectWrite(write);
+        case 'job.put':
+          return this.#putJobWrite(write.job);
+        case 'log.append':
+          return this.#appendLogWrite(write.entries);
+        default: {
+          const kind = (write as { kind?: unknown } | null)?.kind;
+          throw badWrite(`unknown write kind ${String(kind)}`);
+        }
+      }
+    } catch (err) {
+      if (err instanceof WfeError && err.code === 'BAD_WRITE') {
+        return { ok: false, error: err.toJSON() };
+      }
+      throw err;
+    }
+  }
+
+  #saveObject(write: Extract<Write, { kind: 'object.save' }>): WriteOutcome {
+    const { guid, type, expectedVersion, at } = write;
+    checkString(guid, 'object guid');
+    checkString(type, `object ${guid} type`);
+    checkVersion(expectedVersion, guid);
+    checkNumber(at, `object ${guid} at`);
+    if (!isPlainObject(write.data)) {
+      throw badWrite(`object ${guid} data must be an object`);
+    }
+    const data = toJson(write.data, `object ${guid} data`);
+
+    if (expectedVersion === 0) {
+      const { changes } = this.#insertObject.run(guid, type, data, at, at);
+      if (changes === 0) return this.#mismatch(guid, 0);
+      return savedObject(write, 1, at);
+    }
+
+    const row = this.#updateObject.get(data, at, guid, expectedVersion, type);
+    if (!row) return this.#mismatch(guid, expectedVersion, type);
+    return savedObject(write, expectedVersion + 1, row.created_at);
+  }
+
+  #deleteObjectWrite(
+    write: Extract<Write, { kind: 'object.delete' }>,
+  ): WriteOutcome {
+    const { guid, expectedVersion } = write;
+    checkString(guid, 'object guid');
+    checkVersion(expectedVersion, guid);
+    if (expectedVersion === 0) {
+      throw badWrite(`delete of object ${guid} needs a version above 0`);
+    }
+
+    const { changes } = this.#deleteObject.run(guid, expectedVersion);
+    if (changes === 0) return this.#mismatch(guid, expectedVersion);
+    return { ok: true };
+  }
+
+  /** Explains why a versioned save or delete touched no row. */
+  #mismatch(guid: string, expected: number, type?: string): WriteOutcome {
+    const current = this.#objectVersion.get(guid);
+    const actual = current?.version ?? null;
+    const details = { guid, expectedVersion: expected, actualVersion: actual };
+
+    if (!current) {
+      const message = `object ${guid} not found (expected version ${expected})`;
+      return { ok: false, error: failure('NOT_FOUND', message, details) };
+    }
+    if (type !== undefined && current.type !== type) {
+      const message = `object ${guid} is a ${current.type}, not a ${type}`;
+      return { ok: false, error: failure('BAD_WRITE', message, details) };
+    }
+    const message = `object ${guid} is at version ${actual}, expected ${expected}`;
+    return { ok: false, error: failure('CONFLICT', message, details) };
+  }
+
+  #putJobWrite(job: JobRecord): WriteOutcome {
+    checkJob(job);
+    const params = toJson(job.params, `job ${job.id} params`);
+    const result =
+      job.result === undefined
+        ? null
+        : toJson(job.result, `job ${job.id} result`);
+    const error =
+      job.error === null ? null : toJson(job.error, `job ${job.id} error`);
+
+    this.#putJob.run(
+      job.id,
+      job.parentId,
+      job.rootId,
+      job.action,
+      job.target,
+      job.status,
+      params,
+      result,
+      error,
+      job.maxDurationMs,
+      job.createdAt,
+      job.startedAt,
+      job.endedAt,
+    );
+    return { ok: true };
+  }
+
+  #appendLogWrite(entries: readonly JobLogEntry[]): WriteOutcome {
+    if (!Array.isArray(entries)) throw badWrite('log entries must be an array');
+    const data = entries.map(checkLogEntry);
+
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as JobLogEntry;
+      const { jobId, seq, at, level, message } = entry;
+      this.#appendLog.run(jobId, seq, at, level, message, data[i]);
+    }
+    return { ok: true };
+  }
+}
+
+function savedObject(
+  write: Extract<Write, { kind: 'object.save' }>,
+  version: number,
+  createdAt: number,
+): WriteOutcome {
+  const { guid, type, data, at } = write;
+  return {
+    ok: true,
+    object: { guid, type, version, data, createdAt, updatedAt: at },
+  };
+}
+
+/** Pre-order walk from `id`: each job comes before everything below it. */
+function walkTree(id: string, rows: JobRow[]): JobRow[] {
+  const children = new Map<string, JobRow[]>();
+  let start: JobRow | undefined;
+  for (const row of rows) {
+    if (row.id === id) start = row;
+    if (row.parent_id === null) continue;
+    const siblings = children.get(row.parent_id);
+    if (siblings) siblings.push(row);
+    else children.set(row.parent_id, [row]);
+  }
+  if (!start) return [];
+
+  const ordered: JobRow[] = [];
+  const seen = new Set<string>();
+  const stack = [start];
+  for (let row = stack.pop(); row; row = stack.pop()) {
+    // A broken parent link could form a cycle; never loop on one.
+    if (seen.has(row.id)) continue;
+    seen.add(row.id);
+    ordered.push(row);
+    const below = children.get(row.id) ?? [];
+    for (let i = below.length - 1; i >= 0; i--) stack.push(below[i] as JobRow);
+  }
+  return ordered;
+}
+
+function toObject(row: ObjectRow): RootObject {
+  return {
+    guid: row.guid,
+    type: row.type,
+    version: row.version,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toJob(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    parentId: row.parent_id,
+    rootId: row.root_id,
+    action: row.action,
+    target: row.target,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    status: row.status as JobStatus,
+    // NULL means no result at all; a JSON null result is the text 'null'.
+    result: row.result === null ? undefined : JSON.parse(row.result),
+    error: row.error === null ? null : (JSON.parse(row.error) as ErrorInfo),
+    maxDurationMs: row.max_duration_ms,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+  };
+}
+
+function toLogEntry(row: LogRow): JobLogEntry {
+  const entry: JobLogEntry = {
+    jobId: row.job_id,
+    seq: row.seq,
+    at: row.at,
+    level: row.level as JobLogEntry['level'],
+    message: row.message,
+  };
+  if (row.data !== null) entry.data = JSON.parse(row.data);
+  return entry;
+}
+
+function whereClause(conditions: string[]): string {
+  return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+}
+
+/** Limits default to 100; anything above 1000 is cut to 1000. */
+function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new WfeError('BAD_QUERY', `limit must be a positive integer`, {
+      details: { limit },
+    });
+  }
+  return Math.min(limit, MAX_LIMIT);
+}
+
+function checkJob(job: JobRecord): void {
+  if (!isPlainObject(job)) throw badWrite('job must be an object');
+  checkString(job.id, 'job id');
+  const what = `job ${job.id}`;
+  checkString(job.rootId, `${what} rootId`);
+  checkString(job.action, `${what} action`);
+  checkOptionalString(job.parentId, `${what} parentId`);
+  checkOptionalString(job.target, `${what} target`);
+  if (!STATUSES.has(job.status)) {
+    throw badWrite(`${what} has unknown status ${String(job.status)}`);
+  }
+  if (!isPlainObject(job.params)) {
+    throw badWrite(`${what} params must be an object`);
+  }
+  if (job.error !== null && !isPlainObject(job.error)) {
+    throw badWrite(`${what} error must be an object or null`);
+  }
+  checkNumber(job.createdAt, `${what} createdAt`);
+  checkOptionalNumber(job.maxDurationMs, `${what} maxDurationMs`);
+  checkOptionalNumber(job.startedAt, `${what} startedAt`);
+  checkOptionalNumber(job.endedAt, `${what} endedAt`);
+}
+
+/** Checks one log entry and returns its data as JSON, or null if absent. */
+function checkLogEntry(entry: JobLogEntry): string | null {
+  if (!isPlainObject(entry)) throw badWrite('log entry must be an object');
+  checkString(entry.jobId, 'log entry jobId');
+  const what = `log entry ${entry.jobId}#${String(entry.seq)}`;
+  if (!Number.isSafeInteger(entry.seq) || entry.seq < 1) {
+    throw badWrite(`${what} seq must be an integer from 1`);
+  }
+  checkNumber(entry.at, `${what} at`);
+  if (!LOG_LEVELS.has(entry.level)) {
+    throw badWrite(`${what} has unknown level ${String(entry.level)}`);
+  }
+  if (typeof entry.message !== 'string') {
+    throw badWrite(`${what} message must be a string`);
+  }
+  return entry.data === undefined ? null : toJson(entry.data, `${what} data`);
+}
+
+function checkString(value: unknown, what: string): void {
+  if (typeof value !== 'string' || value === '') {
+    throw badWrite(`${what} must be a non-empty string`);
+  }
+}
+
+function checkOptionalString(value: unknown, what: string): void {
+  if (value !== null && typeof value !== 'string') {
+    throw badWrite(`${what} must be a string or null`);
+  }
+}
+
+function checkNumber(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw badWrite(`${what} must be a finite number`);
+  }
+}
+
+function checkOptionalNumber(value: unknown, what: string): void {
+  if (value !== null) checkNumber(value, what);
+}
+
+function checkVersion(version: unknown, guid: string): void {
+  if (!Number.isSafeInteger(version) || (version as number) < 0) {
+    throw badWrite(`object ${guid} expectedVersion must be an integer >= 0`);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function toJson(value: unknown, what: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    // Cycles and BigInt land here; the engine's message says which.
+    const reason = err instanceof Error ? err.message : String(err);
+    throw badWrite(`${what} cannot be stored as JSON: ${reason}`);
+  }
+  if (json === undefined) {
+    throw badWrite(`${what} cannot be stored as JSON: ${typeof value}`);
+  }
+  return json;
+}
+
+function badWrite(message: string): WfeError {
+  return new WfeError('BAD_WRITE', message);
+}
+
+function failure(code: string, message: string, details: unknown): ErrorInfo {
+  return { code, message, retryable: false, details };
+}
+
+/** Wraps a SQLite failure; a busy database is worth trying again. */
+function storeError(action: string, err: unknown): WfeError {
+  const sqliteCode = (err as { code?: unknown } | null)?.code;
+  const busy =
+    typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_BUSY');
+  const reason = err instanceof Error ? err.message : String(err);
+  return new WfeError('STORE_ERROR', `SQLite ${action} failed: ${reason}`, {
+    retryable: busy,
+    details: { sqliteCode },
+    cause: err,
+  });
+}

@@ -1,0 +1,331 @@
+import { join, resolve } from 'node:path';
+
+import { createActor, type AnyActorRef, type EventObject } from 'xstate';
+
+import type { WriteRequest } from '../actors/drp-writer.js';
+import { drpWriterMachine } from '../actors/drp-writer.js';
+import type { JobOutput } from '../actors/job.js';
+import {
+  supervisorMachine,
+  type ChildFailure,
+  type RestartIntensity,
+} from '../actors/supervisor.js';
+import { localAgents } from './agent/local-agent.js';
+import { systemClock, type Clock } from './clock.js';
+import { openSqliteStore } from './drp/sqlite-store.js';
+import type { JobRecord, Store } from './drp/types.js';
+import { DrpWriterClient } from './drp/writer-client.js';
+import { WfeError } from './errors.js';
+import { createIdGenerator, type IdGenerator } from './ids.js';
+import { JobRunner, type LiveJob } from './jobs/runner.js';
+import { validateSubmission } from './jobs/submission.js';
+import { createLogger, type Logger } from './log.js';
+import { startLoopMonitor, type LoopMonitor } from './loop-monitor.js';
+import { Mailbox, type MailboxStats } from './mailbox.js';
+import { BlockWatch } from './tasklets/block-watch.js';
+import { actionsAccess, drpAccess } from './tasklets/capabilities.js';
+import type { Capabilities } from './tasklets/context.js';
+import { taskletChain } from './tasklets/chain.js';
+import {
+  createTaskletRegistry,
+  type TaskletRegistry,
+} from './tasklets/registry.js';
+import type { ActionOptions, Tasklet } from './tasklets/types.js';
+import { WorkerPool } from './tasklets/worker-pool.js';
+
+export interface EngineOptions {
+  /** Folders of tasklets. */
+  taskletRoots: string[];
+  /** Where the embedded store lives. @default '.wfe' */
+  dataDir?: string;
+  /** A store to use instead of the embedded one. */
+  store?: Store;
+  logger?: Logger;
+  clock?: Clock;
+  ids?: IdGenerator;
+  /** Pick up changed tasklet files without a restart. @default false */
+  watch?: boolean;
+  /** A tasklet holding the loop this long is reported. @default 200 */
+  blockThresholdMs?: number;
+  /** The writer's mailbox and batch size. */
+  writer?: { capacity?: number; maxBatch?: number };
+  /** Spawn requests waiting for the jobs supervisor. @default 10000 */
+  jobsCapacity?: number;
+  workerThreads?: number;
+  intensity?: RestartIntensity;
+  /** Told when the root supervisor gives up; the engine is then stopped. */
+  onFatal?(error: unknown): void;
+}
+
+export interface Engine {
+  readonly store: Store;
+  readonly registry: TaskletRegistry;
+  readonly logger: Logger;
+  /** Validates and records a job, then starts it; resolves when durable. */
+  submit(submission: unknown): Promise<JobRecord>;
+  /** Submits and waits for the job to end. */
+  run(submission: unknown): Promise<JobRecord>;
+  wait(id: string): Promise<JobRecord>;
+  cancel(id: string, reason?: string): Promise<void>;
+  mailboxes(): MailboxStats[];
+  /** The root actor, for inspection. */
+  readonly root: AnyActorRef;
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** Wires the actor tree together and starts it. */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const logger = options.logger ?? createLogger();
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? createIdGenerator(() => clock.now());
+  const dataDir = resolve(options.dataDir ?? '.wfe');
+  const store =
+    options.store ?? openSqliteStore({ path: join(dataDir, 'wfe.db') });
+
+  const registry = await createTaskletRegistry({
+    roots: options.taskletRoots,
+    logger,
+    watch: options.watch ?? false,
+    cacheDir: join(dataDir, 'cache', 'tasklets'),
+  });
+
+  const writerMailbox = new Mailbox<WriteRequest>({
+    name: 'drp-writer',
+    capacity: options.writer?.capacity ?? 10_000,
+    overflow: 'wait',
+  });
+  const jobsMailbox = new Mailbox<EventObject>({
+    name: 'jobs',
+    capacity: options.jobsCapacity ?? 10_000,
+    overflow: 'wait',
+  });
+  const writer = new DrpWriterClient(writerMailbox);
+  const blockWatch = new BlockWatch(options.blockThresholdMs ?? 200, logger);
+  const workers = new WorkerPool({
+    size: options.workerThreads,
+    cacheDir: join(dataDir, 'cache', 'workers'),
+  });
+
+  let root: AnyActorRef;
+  const runner: JobRunner = new JobRunner({
+    store,
+    writer,
+    jobs: () => root.getSnapshot().children.jobs as AnyActorRef,
+    send: (event) => jobsMailbox.send(event),
+    clock,
+    ids,
+    logger,
+  });
+
+  await markInterrupted(store, writer, clock, logger);
+
+  root = createActor(supervisorMachine, {
+    clock,
+    input: {
+      name: 'root',
+      logger,
+      clock,
+      intensity: options.intensity,
+      children: [
+        {
+          id: 'drp-writer',
+          logic: drpWriterMachine,
+          restart: 'permanent',
+          input: {
+            store,
+            mailbox: writerMailbox,
+            logger,
+            maxBatch: options.writer?.maxBatch ?? 512,
+          },
+        },
+        {
+          id: 'jobs',
+          logic: supervisorMachine,
+          restart: 'permanent',
+          input: {
+            name: 'jobs',
+            logger,
+            clock,
+            mailbox: jobsMailbox,
+            onChildDone: (childId: string, output: unknown) =>
+              runner.finish(jobIdOf(childId), output as JobOutput),
+            onChildFailed: (failure: ChildFailure) =>
+              runner.crashed(jobIdOf(failure.childId), failure.error),
+          },
+        },
+      ],
+    },
+  });
+
+  let stopping: Promise<void> | null = null;
+  root.subscribe({
+    error: (err) => {
+      logger.fatal({ err }, 'root supervisor failed; stopping the engine');
+      options.onFatal?.(err);
+      void engine.stop({ graceMs: 0 });
+    },
+  });
+  root.start();
+
+  const monitor: LoopMonitor = startLoopMonitor({
+    thresholdMs: blockWatch.thresholdMs,
+    onBlock: (ms) => blockWatch.loopBlocked(ms),
+  });
+
+  const startJob = (
+    input: unknown,
+    parentId: string | null,
+  ): Promise<JobRecord> => {
+    const submission = validateSubmission(input);
+    const action = registry.resolve(submission.action);
+    return runner.start(submission, parentId, (job) =>
+      taskletChain({
+        role: action.role,
+        tasklets: [...action.tasklets],
+        job,
+        blockWatch,
+        workers,
+        capabilities: (tasklet) => capabilitiesFor(action.role, tasklet, job),
+      }),
+    );
+  };
+
+  const waitResult = async (id: string): Promise<unknown> => {
+    const final = await runner.wait(id);
+    if (final.status === 'done') return final.result;
+    const error = final.error!;
+    throw new WfeError(error.code, error.message, {
+      retryable: error.retryable,
+      details: {
+        jobId: final.id,
+        action: final.action,
+        ...asObject(error.details),
+      },
+      cause: error.cause && WfeError.fromInfo(error.cause),
+    });
+  };
+
+  const capabilitiesFor = (role: string, tasklet: Tasklet, job: LiveJob) => {
+    if (role === 'actor') {
+      return {
+        agents: localAgents({ runner, job, taskletFile: tasklet.file }),
+      };
+    }
+    return {
+      drp: drpAccess(store, writer, ids, clock),
+      actions: actionsAccess(
+        (action: string, childOptions: ActionOptions = {}) =>
+          startJob({ action, ...childOptions }, job.record.id),
+        waitResult,
+      ),
+    };
+  };
+
+  const engine: Engine = {
+    store,
+    registry,
+    logger,
+    root,
+    submit: (submission) => {
+      if (stopping) {
+        return Promise.reject(
+          new WfeError('SHUTTING_DOWN', 'the engine is stopping', {
+            retryable: true,
+          }),
+        );
+      }
+      return startJob(submission, null);
+    },
+    run: async (submission) =>
+      runner.wait((await engine.submit(submission)).id),
+    wait: (id) => runner.wait(id),
+    cancel: (id, reason) => runner.cancel(id, reason),
+    mailboxes: () => [writerMailbox.stats(), jobsMailbox.stats()],
+    stop: (stopOptions = {}) =>
+      (stopping ??= shutdown(stopOptions.graceMs ?? 5000)),
+  };
+
+  // Every step runs even if an earlier one fails.
+  async function shutdown(graceMs: number): Promise<void> {
+    const live = runner.liveIds();
+    const settled = Promise.all(live.map((id) => runner.wait(id)));
+    const timer = clock.setTimeout(() => {
+      for (const id of runner.liveIds()) {
+        void runner.cancel(id, 'the engine stopped').catch(() => {});
+      }
+    }, graceMs);
+    await settled.catch(() => {});
+    clock.clearTimeout(timer);
+
+    monitor.stop();
+    await drain(writerMailbox);
+    root.stop();
+    await Promise.allSettled([registry.close(), workers.close()]);
+    await store.close();
+    logger.info({ jobsLeft: runner.running }, 'engine stopped');
+  }
+
+  logger.info(
+    { store: store.kind, actions: registry.actions().length },
+    'engine started',
+  );
+  return engine;
+}
+
+function jobIdOf(childId: string): string {
+  return childId.startsWith('job:') ? childId.slice(4) : childId;
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/** Waits until the writer has taken and committed everything queued. */
+async function drain(mailbox: Mailbox<WriteRequest>): Promise<void> {
+  while (mailbox.depth > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Jobs left `waiting` or `running` by a previous process cannot be
+ * resumed yet; they are marked as interrupted rather than left running
+ * forever.
+ */
+async function markInterrupted(
+  store: Store,
+  writer: DrpWriterClient,
+  clock: Clock,
+  logger: Logger,
+): Promise<void> {
+  for (const status of ['running', 'waiting'] as const) {
+    for (;;) {
+      const stale = await store.listJobs({ status, limit: 500 });
+      if (stale.length === 0) break;
+      await Promise.all(
+        stale.map((job) =>
+          store.commit([
+            {
+              kind: 'job.put',
+              job: {
+                ...job,
+                status: 'error',
+                endedAt: clock.now(),
+                error: {
+                  code: 'INTERRUPTED',
+                  message: `the engine stopped while this job was ${status}`,
+                  retryable: true,
+                },
+              },
+            },
+          ]),
+        ),
+      );
+      logger.warn({ count: stale.length, status }, 'marked interrupted jobs');
+    }
+  }
+  void writer;
+}

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+
+export type IdGenerator = () => string;
+
+/**
+ * Ids sort by creation time: 9 base-36 characters of milliseconds, a
+ * per-millisecond counter, then random characters so that two processes
+ * never collide.
+ */
+export function createIdGenerator(now: () => number = Date.now): IdGenerator {
+  let lastMs = -1;
+  let counter = 0;
+
+  return () => {
+    const ms = now();
+    counter = ms === lastMs ? counter + 1 : 0;
+    lastMs = ms;
+
+    const time = ms.toString(36).padStart(9, '0');
+    const seq = counter.toString(36).padStart(4, '0');
+    const rand = randomBytes(5).toString('hex');
+    return `${time}${seq}${rand}`;
+  };
+}
+
+/** Predictable ids for tests: prefix-1, prefix-2, … */
+export function sequentialIds(prefix = 'id'): IdGenerator {
+  let n = 0;
+  return () => `${prefix}-${++n}`;
+}

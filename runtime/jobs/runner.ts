@@ -1,0 +1,280 @@
+import type { AnyActorRef, EventObject } from 'xstate';
+
+import type { JobOutput, JobWork } from '../../actors/job.js';
+import { jobMachine } from '../../actors/job.js';
+import type { Clock } from '../clock.js';
+import type { DrpWriterClient } from '../drp/writer-client.js';
+import { isFinished, type JobRecord, type Store } from '../drp/types.js';
+import { toErrorInfo, WfeError, type ErrorInfo } from '../errors.js';
+import type { IdGenerator } from '../ids.js';
+import type { Logger } from '../log.js';
+import { JobLogWriter } from './job-log.js';
+import type { ValidSubmission } from './submission.js';
+
+/** Builds the work of a job once its record is durable. */
+export type WorkFactory = (job: LiveJob) => JobWork;
+
+export interface LiveJob {
+  record: JobRecord;
+  log: JobLogWriter;
+  signal: AbortSignal;
+  children: Set<string>;
+  /** Aborts the job's signal, telling its work to stop. */
+  abort(reason: Error): void;
+}
+
+interface Entry extends LiveJob {
+  controller: AbortController;
+  waiters: Array<(record: JobRecord) => void>;
+  cancelReason: string | null;
+}
+
+export interface JobRunnerDeps {
+  store: Store;
+  writer: DrpWriterClient;
+  /** The supervisor that job actors run under. */
+  jobs: () => AnyActorRef;
+  /** Queues an event for that supervisor, through its mailbox. */
+  send(event: EventObject): Promise<void> | undefined;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+}
+
+/**
+ * Owns the jobs that run in this process: writes each record at every
+ * status change, runs the job actor under the jobs supervisor, and keeps
+ * the tree of running jobs so that cancelling one cancels its subtree.
+ */
+export class JobRunner {
+  readonly #deps: JobRunnerDeps;
+  readonly #live = new Map<string, Entry>();
+
+  constructor(deps: JobRunnerDeps) {
+    this.#deps = deps;
+  }
+
+  get running(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Creates a job, waits until its `waiting` record is durable, then
+   * starts it. Resolves with the durable record.
+   */
+  async start(
+    submission: ValidSubmission,
+    parentId: string | null,
+    makeWork: WorkFactory,
+  ): Promise<JobRecord> {
+    const parent = parentId === null ? null : this.#live.get(parentId);
+    if (parentId !== null && !parent) {
+      throw new WfeError('NOT_FOUND', `parent job ${parentId} is not running`);
+    }
+
+    const id = this.#deps.ids();
+    const record: JobRecord = {
+      id,
+      parentId,
+      rootId: parent ? parent.record.rootId : id,
+      action: submission.action,
+      target: submission.target,
+      params: submission.params,
+      status: 'waiting',
+      result: null,
+      error: null,
+      maxDurationMs: submission.maxDurationMs,
+      createdAt: this.#deps.clock.now(),
+      startedAt: null,
+      endedAt: null,
+    };
+
+    await this.#persist(record, true);
+
+    const entry = this.#track(record, parent ?? null);
+    this.#launch(entry, makeWork);
+    return { ...record, status: 'waiting' };
+  }
+
+  /** Resolves with the job's final record. */
+  async wait(id: string): Promise<JobRecord> {
+    const entry = this.#live.get(id);
+    if (entry) {
+      return new Promise((resolve) => entry.waiters.push(resolve));
+    }
+
+    const stored = await this.#deps.store.getJob(id);
+    if (!stored) throw new WfeError('NOT_FOUND', `no job ${id}`);
+    if (!isFinished(stored.status)) {
+      throw new WfeError(
+        'JOB_NOT_RUNNING_HERE',
+        `job ${id} is ${stored.status} but does not run in this engine`,
+      );
+    }
+    return stored;
+  }
+
+  /** Cancels a running job and every job below it. */
+  async cancel(id: string, reason = 'cancelled on request'): Promise<void> {
+    const entry = this.#live.get(id);
+    if (!entry) {
+      const stored = await this.#deps.store.getJob(id);
+      if (!stored) throw new WfeError('NOT_FOUND', `no job ${id}`);
+      throw new WfeError(
+        'JOB_FINISHED',
+        `job ${id} is ${stored.status}; only running jobs can be cancelled`,
+      );
+    }
+
+    for (const jobId of this.#subtree(id)) {
+      const target = this.#live.get(jobId)!;
+      target.cancelReason = target.cancelReason ?? reason;
+      this.#actorOf(jobId)?.send({ type: 'job.cancel', reason });
+    }
+  }
+
+  /** Ids of the running jobs, oldest first. */
+  liveIds(): string[] {
+    return [...this.#live.keys()];
+  }
+
+  #track(record: JobRecord, parent: Entry | null): Entry {
+    const controller = new AbortController();
+    const entry: Entry = {
+      record,
+      log: new JobLogWriter(
+        record.id,
+        this.#deps.writer,
+        this.#deps.clock,
+        this.#deps.logger,
+      ),
+      signal: controller.signal,
+      controller,
+      abort: (reason) => controller.abort(reason),
+      children: new Set(),
+      waiters: [],
+      cancelReason: parent?.cancelReason ?? null,
+    };
+    this.#live.set(record.id, entry);
+    parent?.children.add(record.id);
+    return entry;
+  }
+
+  #launch(entry: Entry, makeWork: WorkFactory): void {
+    const { record } = entry;
+
+    let work: JobWork;
+    try {
+      work = makeWork(entry);
+    } catch (err) {
+      this.#failed(entry, err);
+      return;
+    }
+
+    record.status = 'running';
+    record.startedAt = this.#deps.clock.now();
+    void this.#persist(record, false);
+
+    const spawn = {
+      type: 'supervisor.spawn',
+      child: {
+        id: `job:${record.id}`,
+        logic: jobMachine,
+        input: {
+          jobId: record.id,
+          work,
+          maxDurationMs: record.maxDurationMs,
+          cancelRequested: () => entry.cancelReason,
+        },
+        restart: 'temporary',
+      },
+    };
+    try {
+      this.#deps.send(spawn)?.catch((err: unknown) => this.#failed(entry, err));
+    } catch (err) {
+      this.#failed(entry, err);
+    }
+  }
+
+  #failed(entry: Entry, err: unknown): void {
+    this.finish(entry.record.id, { status: 'error', error: toErrorInfo(err) });
+  }
+
+  /** Records how a job ended; called by the jobs supervisor. */
+  finish(id: string, output: JobOutput): void {
+    const entry = this.#live.get(id);
+    if (!entry) return;
+
+    const { record } = entry;
+    record.status = output.status;
+    record.endedAt = this.#deps.clock.now();
+    if (output.status === 'done') record.result = output.result ?? null;
+    else record.error = output.error;
+
+    entry.controller.abort(new WfeError('JOB_ENDED', `job ${id} ended`));
+    this.#deps.logger.debug(
+      { jobId: id, action: record.action, status: record.status },
+      'job finished',
+    );
+
+    void this.#persist(record, false).then(() => {
+      this.#live.delete(id);
+      if (record.parentId) this.#live.get(record.parentId)?.children.delete(id);
+      for (const resolve of entry.waiters) resolve(record);
+    });
+  }
+
+  /** A job actor crashed: the engine, not the tasklet, failed. */
+  crashed(id: string, error: ErrorInfo): void {
+    this.finish(id, {
+      status: 'error',
+      error: {
+        code: 'INTERNAL',
+        message: `job actor crashed: ${error.message}`,
+        retryable: false,
+        cause: error,
+      },
+    });
+  }
+
+  #subtree(id: string): string[] {
+    const ids: string[] = [];
+    const visit = (jobId: string) => {
+      const entry = this.#live.get(jobId);
+      if (!entry) return;
+      ids.push(jobId);
+      for (const child of entry.children) visit(child);
+    };
+    visit(id);
+    return ids;
+  }
+
+  #actorOf(id: string): AnyActorRef | undefined {
+    const children = this.#deps.jobs().getSnapshot().children as Record<
+      string,
+      AnyActorRef | undefined
+    >;
+    return children[`job:${id}`];
+  }
+
+  /**
+   * Writes a copy of the record, so that later changes to the live record
+   * cannot slip into a batch that is already queued.
+   */
+  async #persist(record: JobRecord, mustSucceed: boolean): Promise<void> {
+    const write = { kind: 'job.put' as const, job: { ...record } };
+    if (mustSucceed) {
+      await this.#deps.writer.writeOrThrow(write);
+      return;
+    }
+
+    try {
+      await this.#deps.writer.writeOrThrow(write);
+    } catch (err) {
+      this.#deps.logger.error(
+        { jobId: record.id, status: record.status, err: toErrorInfo(err) },
+        'job record could not be stored',
+      );
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { performance } from 'node:perf_hooks';
+
+import type { Logger } from '../log.js';
+import type { JobLog } from './types.js';
+
+export interface TaskletRun {
+  jobId: string;
+  tasklet: string;
+  log: JobLog;
+}
+
+/**
+ * Names the tasklets that block the event loop. The synchronous part of a
+ * call into a tasklet is timed exactly. Code that runs after an `await`
+ * inside a tasklet cannot be timed from outside, so the loop monitor's
+ * reports are laid at the door of the tasklets running at that moment:
+ * exact when one is running, a list of suspects when several are.
+ */
+export class BlockWatch {
+  readonly #thresholdMs: number;
+  readonly #logger: Logger;
+  readonly #active = new Set<TaskletRun>();
+  #reportedSinceTick = false;
+
+  constructor(thresholdMs: number, logger: Logger) {
+    this.#thresholdMs = thresholdMs;
+    this.#logger = logger;
+  }
+
+  get thresholdMs(): number {
+    return this.#thresholdMs;
+  }
+
+  /** Runs `fn` as part of `run`, timing its synchronous part. */
+  call<T>(run: TaskletRun, fn: () => T): T {
+    const started = performance.now();
+    try {
+      return fn();
+    } finally {
+      const blockedMs = performance.now() - started;
+      if (blockedMs >= this.#thresholdMs) {
+        this.#reportedSinceTick = true;
+        this.#report(run, Math.round(blockedMs), true);
+      }
+    }
+  }
+
+  enter(run: TaskletRun): void {
+    this.#active.add(run);
+  }
+
+  leave(run: TaskletRun): void {
+    this.#active.delete(run);
+  }
+
+  /** Called by the loop monitor when a turn of the loop ran long. */
+  loopBlocked(blockedMs: number): void {
+    if (this.#reportedSinceTick) {
+      this.#reportedSinceTick = false;
+      return;
+    }
+
+    const suspects = [...this.#active];
+    if (suspects.length === 0) {
+      this.#logger.warn({ blockedMs }, 'event loop blocked outside tasklets');
+      return;
+    }
+    for (const run of suspects) {
+      this.#report(run, blockedMs, suspects.length === 1, suspects.length);
+    }
+  }
+
+  #report(run: TaskletRun, blockedMs: number, certain: boolean, of = 1): void {
+    const message = certain
+      ? `tasklet ${run.tasklet} blocked the event loop for ${blockedMs} ms`
+      : `the event loop was blocked for ${blockedMs} ms while tasklet ` +
+        `${run.tasklet} ran (one of ${of} running tasklets)`;
+    const data = {
+      tasklet: run.tasklet,
+      blockedMs,
+      thresholdMs: this.#thresholdMs,
+      certain,
+    };
+    this.#logger.warn({ jobId: run.jobId, ...data }, message);
+    run.log.warn(message, data);
+  }
+}
