@@ -76,7 +76,11 @@ export class SimulatedClock implements Clock {
   #earliest(): PendingTimer | undefined {
     let best: PendingTimer | undefined;
     for (const timer of this.#timers.values()) {
-      if (!best || timer.at < best.at || (timer.at === best.at && timer.id < best.id)) {
+      if (
+        !best ||
+        timer.at < best.at ||
+        (timer.at === best.at && timer.id < best.id)
+      ) {
         best = timer;
       }
     }

@@ -106,7 +106,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     cacheDir: join(dataDir, 'cache', 'workers'),
   });
 
-  let root: AnyActorRef;
   const runner: JobRunner = new JobRunner({
     store,
     writer,
@@ -119,7 +118,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   await markInterrupted(store, writer, clock, logger);
 
-  root = createActor(supervisorMachine, {
+  const root: AnyActorRef = createActor(supervisorMachine, {
     clock,
     input: {
       name: 'root',
@@ -172,7 +171,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     onBlock: (ms) => blockWatch.loopBlocked(ms),
   });
 
-  const startJob = (
+  const startJob = async (
     input: unknown,
     parentId: string | null,
   ): Promise<JobRecord> => {
@@ -205,7 +204,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     });
   };
 
-  const capabilitiesFor = (role: string, tasklet: Tasklet, job: LiveJob) => {
+  const capabilitiesFor = (
+    role: string,
+    tasklet: Tasklet,
+    job: LiveJob,
+  ): Capabilities => {
     if (role === 'actor') {
       return {
         agents: localAgents({ runner, job, taskletFile: tasklet.file }),

@@ -52,7 +52,10 @@ export class WfeError extends Error {
 }
 
 /** Any thrown value, as serialisable error data. */
-export function toErrorInfo(err: unknown, fallbackCode = 'INTERNAL'): ErrorInfo {
+export function toErrorInfo(
+  err: unknown,
+  fallbackCode = 'INTERNAL',
+): ErrorInfo {
   if (err instanceof WfeError) return err.toJSON();
 
   if (err instanceof Error) {

@@ -74,8 +74,7 @@ export type Write =
 
 /** What one write in a batch came to; a failed write fails only itself. */
 export type WriteOutcome =
-  | { ok: true; object?: RootObject }
-  | { ok: false; error: ErrorInfo };
+  { ok: true; object?: RootObject } | { ok: false; error: ErrorInfo };
 
 export interface ObjectQuery {
   type?: string;

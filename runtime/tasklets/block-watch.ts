@@ -9,17 +9,28 @@ export interface TaskletRun {
   log: JobLog;
 }
 
+interface Finished {
+  run: TaskletRun;
+  leftAt: number;
+}
+
+// How long finished runs stay suspects: longer than any monitor interval.
+const RECENT_MS = 1000;
+
 /**
  * Names the tasklets that block the event loop. The synchronous part of a
  * call into a tasklet is timed exactly. Code that runs after an `await`
  * inside a tasklet cannot be timed from outside, so the loop monitor's
  * reports are laid at the door of the tasklets running at that moment:
- * exact when one is running, a list of suspects when several are.
+ * exact when one is running, a list of suspects when several are. A run
+ * that ended during the block counts: the monitor only gets to speak once
+ * the blocking code has finished.
  */
 export class BlockWatch {
   readonly #thresholdMs: number;
   readonly #logger: Logger;
   readonly #active = new Set<TaskletRun>();
+  #recent: Finished[] = [];
   #reportedSinceTick = false;
 
   constructor(thresholdMs: number, logger: Logger) {
@@ -51,6 +62,12 @@ export class BlockWatch {
 
   leave(run: TaskletRun): void {
     this.#active.delete(run);
+    this.#recent.push({ run, leftAt: performance.now() });
+    if (this.#recent.length > 4096) this.#forget(performance.now());
+  }
+
+  #forget(now: number): void {
+    this.#recent = this.#recent.filter((f) => now - f.leftAt < RECENT_MS);
   }
 
   /** Called by the loop monitor when a turn of the loop ran long. */
@@ -60,7 +77,13 @@ export class BlockWatch {
       return;
     }
 
-    const suspects = [...this.#active];
+    const now = performance.now();
+    const blockStart = now - blockedMs;
+    this.#forget(now);
+    const suspects = [
+      ...this.#active,
+      ...this.#recent.filter((f) => f.leftAt >= blockStart).map((f) => f.run),
+    ];
     if (suspects.length === 0) {
       this.#logger.warn({ blockedMs }, 'event loop blocked outside tasklets');
       return;

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
 
 import { WfeError, type ErrorInfo } from '../errors.js';
 import type { JobInfo, JobLog, LogLevel, Tasklet } from './types.js';
@@ -51,7 +52,7 @@ export class WorkerPool {
     if (request.signal.aborted) throw abortError(request);
     await this.#slot();
 
-    const worker = this.#idle.pop() ?? new Worker(this.#workerScript());
+    const worker = this.#idle.pop() ?? new Worker(await this.#workerScript());
     try {
       const outcome = await this.#exchange(worker, request);
       this.#idle.push(worker);
@@ -127,16 +128,16 @@ export class WorkerPool {
   }
 
   // Compiled builds ship worker-main.js; from sources, esbuild makes it.
-  #workerScript(): string {
+  async #workerScript(): Promise<string> {
     if (this.#script) return this.#script;
 
     const here = fileURLToPath(new URL('.', import.meta.url));
     const built = join(here, 'worker-main.js');
     if (existsSync(built)) return (this.#script = built);
 
-    mkdirSync(this.#cacheDir, { recursive: true });
+    await mkdir(this.#cacheDir, { recursive: true });
     const out = join(this.#cacheDir, 'worker-main.mjs');
-    buildSync({
+    await build({
       entryPoints: [join(here, 'worker-main.ts')],
       outfile: out,
       platform: 'node',

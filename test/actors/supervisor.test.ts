@@ -73,36 +73,42 @@ t.test('supervisor - escalates past the restart intensity', async (t) => {
   t.match(errors[0], { code: 'SUPERVISOR_ESCALATED' });
 });
 
-t.test('supervisor - restarts spread out in time do not escalate', async (t) => {
-  const clock = new SimulatedClock();
-  const starts = { count: 0 };
-  const { actor, child } = start(clock, starts);
+t.test(
+  'supervisor - restarts spread out in time do not escalate',
+  async (t) => {
+    const clock = new SimulatedClock();
+    const starts = { count: 0 };
+    const { actor, child } = start(clock, starts);
 
-  for (let i = 0; i < 6; i++) {
-    child()!.send({ type: 'crash' });
-    clock.advance(600);
-  }
+    for (let i = 0; i < 6; i++) {
+      child()!.send({ type: 'crash' });
+      clock.advance(600);
+    }
 
-  t.equal(actor.getSnapshot().status, 'active');
-  t.equal(starts.count, 7);
-  actor.stop();
-});
+    t.equal(actor.getSnapshot().status, 'active');
+    t.equal(starts.count, 7);
+    actor.stop();
+  },
+);
 
-t.test('supervisor - temporary children are reported, not restarted', async (t) => {
-  const clock = new SimulatedClock();
-  const starts = { count: 0 };
-  const { actor, failures } = start(clock, { count: 0 });
+t.test(
+  'supervisor - temporary children are reported, not restarted',
+  async (t) => {
+    const clock = new SimulatedClock();
+    const starts = { count: 0 };
+    const { actor, failures } = start(clock, { count: 0 });
 
-  actor.send({
-    type: 'supervisor.spawn',
-    child: { id: 'job:1', logic: crashable(starts), restart: 'temporary' },
-  });
-  const job = actor.getSnapshot().children['job:1'] as AnyActorRef;
-  job.send({ type: 'crash' });
+    actor.send({
+      type: 'supervisor.spawn',
+      child: { id: 'job:1', logic: crashable(starts), restart: 'temporary' },
+    });
+    const job = actor.getSnapshot().children['job:1'] as AnyActorRef;
+    job.send({ type: 'crash' });
 
-  t.equal(starts.count, 1);
-  t.equal(failures.at(-1)?.childId, 'job:1');
-  t.equal(failures.at(-1)?.restarted, false);
-  t.notOk(actor.getSnapshot().children['job:1'], 'child removed');
-  actor.stop();
-});
+    t.equal(starts.count, 1);
+    t.equal(failures.at(-1)?.childId, 'job:1');
+    t.equal(failures.at(-1)?.restarted, false);
+    t.notOk(actor.getSnapshot().children['job:1'], 'child removed');
+    actor.stop();
+  },
+);

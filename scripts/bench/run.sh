@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs one benchmark: sh scripts/bench/run.sh <name>. Builds first when the
+# compiled bench is missing or any source is newer than it.
+set -eu
+
+name="${1:?usage: run.sh <bench name>}"
+cd "$(dirname "$0")/../.."
+built="dist/scripts/bench/$name.js"
+
+if [ ! -f "$built" ] ||
+  [ -n "$(find actors machines runtime scripts/bench tsconfig.json \
+    tsconfig.build.json \( -name '*.ts' -o -name 'tsconfig*.json' \) \
+    -newer "$built" 2>/dev/null | head -n 1)" ]; then
+  echo "building (npx tsc -p tsconfig.build.json)..." >&2
+  npx tsc -p tsconfig.build.json
+fi
+
+exec node "$built"

@@ -1,0 +1,44 @@
+/** Small measuring helpers shared by the benchmarks. */
+
+export function median(values: number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs `work` and returns how many `count` units it did per second. */
+export async function ratePerSec(
+  count: number,
+  work: () => Promise<void>,
+): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return count / seconds;
+}
+
+/** Ends the process with a message when a benchmark's own check fails. */
+export function check(condition: boolean, message: string): asserts condition {
+  if (!condition) {
+    console.error(`bench check failed: ${message}`);
+    process.exit(1);
+  }
+}
+
+/** 12345.6 -> "12,346". */
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function round(n: number, digits = 2): number {
+  const scale = 10 ** digits;
+  return Math.round(n * scale) / scale;
+}
+
+/** Lets queued microtasks, timers and I/O callbacks run. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
