@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 
+import type { JobRecord } from '../../../runtime/drp/types.js';
+import { formatDuration } from '../../../runtime/cli/jobs-show.js';
 import { uniqueName, wfe, workspace } from './cli-io.js';
 
 interface Listed {
@@ -130,14 +132,14 @@ t.test(
         `^job ${start!.id}\n  action    machine.start\n  status    done\n  target    ${guid}\n`,
       ),
     );
-    t.match(out, /\nparams\n  \{\}\nresult\n  \{\n    "guid": /);
+    t.match(out, /\nparams\n {2}\{\}\nresult\n {2}\{\n {4}"guid": /);
     t.match(
       out,
-      /\ntree\n  machine\.start  done  \w+\n    hypervisor\.startVm  done  \w+\n      rscript:start-vm\.sh  done  \w+\n/,
+      /\ntree\n {2}machine\.start {2}done {2}\w+\n {4}hypervisor\.startVm {2}done {2}\w+\n {6}rscript:start-vm\.sh {2}done {2}\w+\n/,
     );
     t.match(
       out,
-      /\nlogs\n  machine\.start \(\w+\)\n    \(none\)\n    hypervisor\.startVm/,
+      /\nlogs\n {2}machine\.start \(\w+\)\n {4}\(none\)\n {4}hypervisor\.startVm/,
     );
     t.match(
       out,
@@ -161,12 +163,12 @@ t.test('jobs show - a failed job shows its error and its log', async (t) => {
   t.equal(shown.code, 0);
   t.match(
     shown.stdout,
-    /\nerror\n  BAD_PARAMS: params\.name must be .*\n  \{\n    "tasklet": /,
+    /\nerror\n {2}BAD_PARAMS: params\.name must be .*\n {2}\{\n {4}"tasklet": /,
   );
   t.notMatch(shown.stdout, /\nresult\n/);
 
   const logged = await wfe(['jobs', 'show', create!.id, ...data]);
-  t.match(logged.stdout, /info  machine created \{"guid":"\w+"\}\n/);
+  t.match(logged.stdout, /info {2}machine created \{"guid":"\w+"\}\n/);
 });
 
 t.test(
@@ -196,4 +198,14 @@ t.test('jobs show - an unknown id exits 1 with JOB_NOT_FOUND', async (t) => {
   const result = await wfe(['jobs', 'show', 'no-such-job', ...data]);
   t.equal(result.code, 1);
   t.equal(result.stderr, 'wfe: JOB_NOT_FOUND: no job with id no-such-job\n');
+});
+
+t.test('jobs - durations read as ms, seconds, or minutes', async (t) => {
+  const job = (startedAt: number | null, endedAt: number | null) =>
+    ({ startedAt, endedAt }) as JobRecord;
+  t.equal(formatDuration(job(null, null)), '-');
+  t.equal(formatDuration(job(1000, null)), '-', 'still running');
+  t.equal(formatDuration(job(1000, 1250)), '250ms');
+  t.equal(formatDuration(job(0, 12_345)), '12.3s');
+  t.equal(formatDuration(job(0, 125_000)), '2m5s');
 });

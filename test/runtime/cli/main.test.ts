@@ -30,7 +30,7 @@ t.test(
       t.equal(result.code, 0, argv.join(' '));
       t.match(result.stdout, usage);
       t.match(result.stdout, /Flags:\n/);
-      t.match(result.stdout, /Example:\n  wfe /);
+      t.match(result.stdout, /Example:\n {2}wfe /);
     }
   },
 );

@@ -23,7 +23,7 @@ t.test(
     t.equal(result.stderr, '', 'warn level keeps a good run quiet');
     const output = JSON.parse(result.stdout) as Record<string, unknown>;
     t.match(output, { guid: String, name, status: 'stopped' });
-    t.match(result.stdout, /^\{\n  "guid": /, 'pretty with 2 spaces');
+    t.match(result.stdout, /^\{\n {2}"guid": /, 'pretty with 2 spaces');
   },
 );
 

@@ -29,7 +29,7 @@ t.test(
 
     t.equal(await exit, 0);
     t.match(stdout, `  data      ${data}\n`);
-    t.match(stdout, /actions   hypervisor\.startVm, .*machine\.create/);
+    t.match(stdout, /actions {3}hypervisor\.startVm, .*machine\.create/);
     t.match(stdout, /comes with NATS/);
     t.match(
       stdout,
@@ -57,6 +57,6 @@ t.test('start - an already aborted stop signal stops right away', async (t) => {
   });
 
   t.equal(result.code, 0);
-  t.match(result.stdout, /actions   \(none\)\n/);
+  t.match(result.stdout, /actions {3}\(none\)\n/);
   t.match(result.stdout, /wfe run <action> --params '\{\}'/);
 });
