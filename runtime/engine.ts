@@ -1,13 +1,11 @@
 import { join, resolve } from 'node:path';
 
-import { createActor, type AnyActorRef, type EventObject } from 'xstate';
+import { createActor, type AnyActorRef } from 'xstate';
 
 import type { WriteRequest } from '../actors/drp-writer.js';
 import { drpWriterMachine } from '../actors/drp-writer.js';
-import type { JobOutput } from '../actors/job.js';
 import {
   supervisorMachine,
-  type ChildFailure,
   type RestartIntensity,
 } from '../actors/supervisor.js';
 import { localAgents } from './agent/local-agent.js';
@@ -49,8 +47,6 @@ export interface EngineOptions {
   blockThresholdMs?: number;
   /** The writer's mailbox and batch size. */
   writer?: { capacity?: number; maxBatch?: number };
-  /** Spawn requests waiting for the jobs supervisor. @default 10000 */
-  jobsCapacity?: number;
   workerThreads?: number;
   intensity?: RestartIntensity;
   /** Told when the root supervisor gives up; the engine is then stopped. */
@@ -94,11 +90,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     capacity: options.writer?.capacity ?? 10_000,
     overflow: 'wait',
   });
-  const jobsMailbox = new Mailbox<EventObject>({
-    name: 'jobs',
-    capacity: options.jobsCapacity ?? 10_000,
-    overflow: 'wait',
-  });
+
   const writer = new DrpWriterClient(writerMailbox);
   const blockWatch = new BlockWatch(options.blockThresholdMs ?? 200, logger);
   const workers = new WorkerPool({
@@ -109,8 +101,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const runner: JobRunner = new JobRunner({
     store,
     writer,
-    jobs: () => root.getSnapshot().children.jobs as AnyActorRef,
-    send: (event) => jobsMailbox.send(event),
     clock,
     ids,
     logger,
@@ -135,21 +125,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
             mailbox: writerMailbox,
             logger,
             maxBatch: options.writer?.maxBatch ?? 512,
-          },
-        },
-        {
-          id: 'jobs',
-          logic: supervisorMachine,
-          restart: 'permanent',
-          input: {
-            name: 'jobs',
-            logger,
-            clock,
-            mailbox: jobsMailbox,
-            onChildDone: (childId: string, output: unknown) =>
-              runner.finish(jobIdOf(childId), output as JobOutput),
-            onChildFailed: (failure: ChildFailure) =>
-              runner.crashed(jobIdOf(failure.childId), failure.error),
           },
         },
       ],
@@ -243,7 +218,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       runner.wait((await engine.submit(submission)).id),
     wait: (id) => runner.wait(id),
     cancel: (id, reason) => runner.cancel(id, reason),
-    mailboxes: () => [writerMailbox.stats(), jobsMailbox.stats()],
+    mailboxes: () => [writerMailbox.stats()],
     stop: (stopOptions = {}) =>
       (stopping ??= shutdown(stopOptions.graceMs ?? 5000)),
   };
@@ -273,10 +248,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     'engine started',
   );
   return engine;
-}
-
-function jobIdOf(childId: string): string {
-  return childId.startsWith('job:') ? childId.slice(4) : childId;
 }
 
 function asObject(value: unknown): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import type { AnyActorRef, EventObject } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 
 import type { JobOutput, JobWork } from '../../actors/job.js';
 import { jobMachine } from '../../actors/job.js';
@@ -10,6 +10,9 @@ import type { IdGenerator } from '../ids.js';
 import type { Logger } from '../log.js';
 import { JobLogWriter } from './job-log.js';
 import type { ValidSubmission } from './submission.js';
+
+// One shared reason: building an error per job showed up in profiles.
+const JOB_ENDED = new WfeError('JOB_ENDED', 'the job has ended');
 
 /** Builds the work of a job once its record is durable. */
 export type WorkFactory = (job: LiveJob) => JobWork;
@@ -27,15 +30,12 @@ interface Entry extends LiveJob {
   controller: AbortController;
   waiters: Array<(record: JobRecord) => void>;
   cancelReason: string | null;
+  actor: Actor<typeof jobMachine> | null;
 }
 
 export interface JobRunnerDeps {
   store: Store;
   writer: DrpWriterClient;
-  /** The supervisor that job actors run under. */
-  jobs: () => AnyActorRef;
-  /** Queues an event for that supervisor, through its mailbox. */
-  send(event: EventObject): Promise<void> | undefined;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -43,7 +43,7 @@ export interface JobRunnerDeps {
 
 /**
  * Owns the jobs that run in this process: writes each record at every
- * status change, runs the job actor under the jobs supervisor, and keeps
+ * status change, runs and supervises the job actors, and keeps
  * the tree of running jobs so that cancelling one cancels its subtree.
  */
 export class JobRunner {
@@ -129,7 +129,7 @@ export class JobRunner {
     for (const jobId of this.#subtree(id)) {
       const target = this.#live.get(jobId)!;
       target.cancelReason = target.cancelReason ?? reason;
-      this.#actorOf(jobId)?.send({ type: 'job.cancel', reason });
+      target.actor?.send({ type: 'job.cancel', reason });
     }
   }
 
@@ -154,6 +154,7 @@ export class JobRunner {
       children: new Set(),
       waiters: [],
       cancelReason: parent?.cancelReason ?? null,
+      actor: null,
     };
     this.#live.set(record.id, entry);
     parent?.children.add(record.id);
@@ -175,32 +176,34 @@ export class JobRunner {
     record.startedAt = this.#deps.clock.now();
     void this.#persist(record, false);
 
-    const spawn = {
-      type: 'supervisor.spawn',
-      child: {
-        id: `job:${record.id}`,
-        logic: jobMachine,
-        input: {
-          jobId: record.id,
-          work,
-          maxDurationMs: record.maxDurationMs,
-          cancelRequested: () => entry.cancelReason,
-        },
-        restart: 'temporary',
+    // Job actors are supervised here rather than as XState children of
+    // one machine: spawning and stopping thousands of children copies the
+    // parent's children map each time, which dominated the cost of a job.
+    // Jobs are never restarted, so what the runner does is all a
+    // supervisor would: run them, and report a crash as the job's end.
+    const actor = createActor(jobMachine, {
+      id: `job:${record.id}`,
+      clock: this.#deps.clock as never,
+      input: {
+        jobId: record.id,
+        work,
+        maxDurationMs: record.maxDurationMs,
+        cancelRequested: () => entry.cancelReason,
       },
-    };
-    try {
-      this.#deps.send(spawn)?.catch((err: unknown) => this.#failed(entry, err));
-    } catch (err) {
-      this.#failed(entry, err);
-    }
+    });
+    entry.actor = actor;
+    actor.subscribe({
+      complete: () => this.finish(record.id, actor.getSnapshot().output!),
+      error: (err) => this.crashed(record.id, toErrorInfo(err)),
+    });
+    actor.start();
   }
 
   #failed(entry: Entry, err: unknown): void {
     this.finish(entry.record.id, { status: 'error', error: toErrorInfo(err) });
   }
 
-  /** Records how a job ended; called by the jobs supervisor. */
+  /** Records how a job ended; called when its actor completes. */
   finish(id: string, output: JobOutput): void {
     const entry = this.#live.get(id);
     if (!entry) return;
@@ -211,7 +214,7 @@ export class JobRunner {
     if (output.status === 'done') record.result = output.result ?? null;
     else record.error = output.error;
 
-    entry.controller.abort(new WfeError('JOB_ENDED', `job ${id} ended`));
+    entry.controller.abort(JOB_ENDED);
     this.#deps.logger.debug(
       { jobId: id, action: record.action, status: record.status },
       'job finished',
@@ -247,14 +250,6 @@ export class JobRunner {
     };
     visit(id);
     return ids;
-  }
-
-  #actorOf(id: string): AnyActorRef | undefined {
-    const children = this.#deps.jobs().getSnapshot().children as Record<
-      string,
-      AnyActorRef | undefined
-    >;
-    return children[`job:${id}`];
   }
 
   /**

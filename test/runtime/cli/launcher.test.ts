@@ -28,9 +28,10 @@ function newestSource(dir: string): number {
 // The launcher runs the compiled CLI; build it when it is missing or older
 // than the sources. Type errors elsewhere in the tree still emit files.
 const sources = Math.max(
-  ...['runtime', 'actors', 'machines'].map((dir) =>
-    newestSource(path.join(root, dir)),
-  ),
+  ...['runtime', 'actors', 'machines']
+    .map((dir) => path.join(root, dir))
+    .filter((dir) => existsSync(dir))
+    .map(newestSource),
 );
 if (!existsSync(built) || statSync(built).mtimeMs < sources) {
   await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root }).catch(
