@@ -89,12 +89,9 @@ export const drpWriterMachine = setup({
   },
   actors: {
     mailboxSignal,
-    commit: fromPromise<number, DrpWriterInput>(async ({ input }) => {
-      // One turn of the loop lets more writes gather, so a batch is fuller
-      // and a short job's successive records merge into one write.
-      await new Promise((resolve) => setImmediate(resolve));
-      return commitBatch(input.store, input.mailbox.take(input.maxBatch));
-    }),
+    commit: fromPromise<number, DrpWriterInput>(({ input }) =>
+      commitBatch(input.store, input.mailbox.take(input.maxBatch)),
+    ),
   },
   guards: {
     hasWrites: ({ context }) => context.mailbox.depth > 0,

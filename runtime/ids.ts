@@ -4,12 +4,13 @@ export type IdGenerator = () => string;
 
 /**
  * Ids sort by creation time: 9 base-36 characters of milliseconds, a
- * per-millisecond counter, then random characters so that two processes
- * never collide.
+ * per-millisecond counter, then random characters drawn once per
+ * generator, so that two processes never collide.
  */
 export function createIdGenerator(now: () => number = Date.now): IdGenerator {
   let lastMs = -1;
   let counter = 0;
+  const rand = randomBytes(5).toString('hex');
 
   return () => {
     const ms = now();
@@ -18,7 +19,6 @@ export function createIdGenerator(now: () => number = Date.now): IdGenerator {
 
     const time = ms.toString(36).padStart(9, '0');
     const seq = counter.toString(36).padStart(4, '0');
-    const rand = randomBytes(5).toString('hex');
     return `${time}${seq}${rand}`;
   };
 }

@@ -174,7 +174,11 @@ export class JobRunner {
 
     record.status = 'running';
     record.startedAt = this.#deps.clock.now();
-    void this.#persist(record, false);
+    // A job that ends within this turn of the loop goes straight from its
+    // durable `waiting` record to its final one, which carries startedAt.
+    setImmediate(() => {
+      if (record.status === 'running') void this.#persist(record, false);
+    });
 
     // Job actors are supervised here rather than as XState children of
     // one machine: spawning and stopping thousands of children copies the

@@ -30,7 +30,9 @@ export class BlockWatch {
   readonly #thresholdMs: number;
   readonly #logger: Logger;
   readonly #active = new Set<TaskletRun>();
+  // Ordered by leftAt; entries before #recentHead are forgotten.
   #recent: Finished[] = [];
+  #recentHead = 0;
   #reportedSinceTick = false;
 
   constructor(thresholdMs: number, logger: Logger) {
@@ -62,12 +64,24 @@ export class BlockWatch {
 
   leave(run: TaskletRun): void {
     this.#active.delete(run);
-    this.#recent.push({ run, leftAt: performance.now() });
-    if (this.#recent.length > 4096) this.#forget(performance.now());
+    const now = performance.now();
+    this.#recent.push({ run, leftAt: now });
+    if (this.#recent.length - this.#recentHead > 1024) this.#forget(now);
   }
 
+  // Amortised O(1): drops from the front, compacts once half is dropped.
   #forget(now: number): void {
-    this.#recent = this.#recent.filter((f) => now - f.leftAt < RECENT_MS);
+    const recent = this.#recent;
+    while (
+      this.#recentHead < recent.length &&
+      now - recent[this.#recentHead]!.leftAt >= RECENT_MS
+    ) {
+      this.#recentHead++;
+    }
+    if (this.#recentHead * 2 > recent.length) {
+      this.#recent = recent.slice(this.#recentHead);
+      this.#recentHead = 0;
+    }
   }
 
   /** Called by the loop monitor when a turn of the loop ran long. */
@@ -82,7 +96,10 @@ export class BlockWatch {
     this.#forget(now);
     const suspects = [
       ...this.#active,
-      ...this.#recent.filter((f) => f.leftAt >= blockStart).map((f) => f.run),
+      ...this.#recent
+        .slice(this.#recentHead)
+        .filter((f) => f.leftAt >= blockStart)
+        .map((f) => f.run),
     ];
     if (suspects.length === 0) {
       this.#logger.warn({ blockedMs }, 'event loop blocked outside tasklets');
