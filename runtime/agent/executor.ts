@@ -1,11 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { WfeError } from '../errors.js';
 import { CappedOutput } from './output-buffer.js';
+import {
+  INLINE_FILE_NAMES,
+  INTERPRETERS,
+  planRun,
+  type RunPlan,
+  type ScriptOutcome,
+  type ScriptRequest,
+} from './script-plan.js';
+
+export type {
+  ScriptLanguage,
+  ScriptOutcome,
+  ScriptRequest,
+} from './script-plan.js';
 
 /**
  * Runs one rscript as a child process: parameters in, exit code, captured
@@ -13,79 +27,6 @@ import { CappedOutput } from './output-buffer.js';
  * the remote agent program.
  */
 
-export type ScriptLanguage = 'sh' | 'bash' | 'python' | 'node';
-
-export interface ScriptRequest {
-  /**
-   * Path of the script file, relative to this process's working directory;
-   * the language comes from its extension (.sh .bash .py .js .mjs .cjs)
-   * unless `language` is given.
-   */
-  file?: string;
-  /** Inline source instead of a file; `language` is then required. */
-  source?: string;
-  /** One of the ScriptLanguage names; anything else is SCRIPT_BAD_LANGUAGE. */
-  language?: string;
-  /** Sent as JSON: in a file, in env WFE_PARAMS when small, and on stdin. */
-  params?: Record<string, unknown>;
-  /** @default 60_000 */
-  timeoutMs?: number;
-  /** Kept per stream; the rest is counted and dropped. @default 1 MiB */
-  maxOutputBytes?: number;
-  /** Time between SIGTERM and SIGKILL. @default 2000 */
-  killGraceMs?: number;
-  signal?: AbortSignal;
-  cwd?: string;
-  /** Added to this process's environment. */
-  env?: Record<string, string>;
-  /** Receives the kept output, in order, as it arrives. */
-  onOutput?(stream: 'stdout' | 'stderr', chunk: string): void;
-}
-
-export interface ScriptOutcome {
-  /** null when killed by a signal, or when never started. */
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  /** The parsed JSON result, or null when there is none. */
-  result: unknown;
-  /** Why the result file could not be used, or null. */
-  resultError: string | null;
-  durationMs: number;
-  timedOut: boolean;
-  cancelled: boolean;
-  truncated: { stdout: boolean; stderr: boolean };
-}
-
-const INTERPRETERS: Record<ScriptLanguage, string> = {
-  sh: '/bin/sh',
-  bash: 'bash',
-  python: 'python3',
-  node: process.execPath,
-};
-
-const LANGUAGE_OF_EXTENSION: Record<string, ScriptLanguage> = {
-  '.sh': 'sh',
-  '.bash': 'bash',
-  '.py': 'python',
-  '.js': 'node',
-  '.mjs': 'node',
-  '.cjs': 'node',
-};
-
-// Plain `.js` lets Node detect either module syntax in inline sources.
-const INLINE_FILE_NAMES: Record<ScriptLanguage, string> = {
-  sh: 'script.sh',
-  bash: 'script.bash',
-  python: 'script.py',
-  node: 'script.js',
-};
-
-const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-const DEFAULT_KILL_GRACE_MS = 2000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 // Environments have size limits; larger params go by file and stdin only.
 const INLINE_PARAMS_LIMIT = 64 * 1024;
 const RESULT_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -93,16 +34,6 @@ const RESULT_LIMIT_BYTES = 16 * 1024 * 1024;
 // open long after the script exits; we stop waiting for them after this.
 const PIPE_DRAIN_MS = 1000;
 const TAIL_CHARS = 2000;
-
-interface RunPlan {
-  language: ScriptLanguage;
-  file?: string;
-  source?: string;
-  paramsJson: string;
-  timeoutMs: number;
-  maxOutputBytes: number;
-  killGraceMs: number;
-}
 
 interface RunFiles {
   script: string;
@@ -181,124 +112,6 @@ export function outcomeError(
   }
 
   return null;
-}
-
-async function planRun(request: ScriptRequest): Promise<RunPlan> {
-  const hasFile = request.file !== undefined;
-  const hasSource = request.source !== undefined;
-  if (hasFile === hasSource) {
-    throw badRequest('give exactly one of file and source');
-  }
-  if (hasFile && (typeof request.file !== 'string' || request.file === '')) {
-    throw badRequest('file must be a non-empty path');
-  }
-  if (hasSource && typeof request.source !== 'string') {
-    throw badRequest('source must be a string');
-  }
-
-  const plan: RunPlan = {
-    language: chooseLanguage(request),
-    paramsJson: serialiseParams(request.params),
-    timeoutMs: checkDelay(
-      'timeoutMs',
-      request.timeoutMs,
-      DEFAULT_TIMEOUT_MS,
-      1,
-    ),
-    maxOutputBytes: checkByteCount(request.maxOutputBytes),
-    killGraceMs: checkDelay(
-      'killGraceMs',
-      request.killGraceMs,
-      DEFAULT_KILL_GRACE_MS,
-      0,
-    ),
-  };
-
-  if (request.file === undefined) {
-    plan.source = request.source;
-  } else {
-    plan.file = resolve(request.file);
-    await checkScriptFile(plan.file);
-  }
-  return plan;
-}
-
-function chooseLanguage(request: ScriptRequest): ScriptLanguage {
-  const { language, file } = request;
-  if (language !== undefined) {
-    if (isScriptLanguage(language)) return language;
-    throw new WfeError(
-      'SCRIPT_BAD_LANGUAGE',
-      `unknown script language: ${String(language)}`,
-      { details: { language } },
-    );
-  }
-
-  if (file === undefined) throw badRequest('inline source needs a language');
-  const extension = extname(file);
-  const fromExtension = LANGUAGE_OF_EXTENSION[extension];
-  if (fromExtension !== undefined) return fromExtension;
-  throw new WfeError(
-    'SCRIPT_BAD_LANGUAGE',
-    `cannot tell the language of ${file} from its extension`,
-    { details: { file, extension } },
-  );
-}
-
-function isScriptLanguage(value: unknown): value is ScriptLanguage {
-  return typeof value === 'string' && Object.hasOwn(INTERPRETERS, value);
-}
-
-function serialiseParams(params: ScriptRequest['params']): string {
-  try {
-    return JSON.stringify(params ?? {});
-  } catch (err) {
-    throw badRequest('params cannot be written as JSON', err);
-  }
-}
-
-function checkDelay(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  const valid =
-    typeof value === 'number' && value >= min && value <= MAX_TIMER_MS;
-  if (!valid) {
-    throw badRequest(`${name} must be between ${min} and ${MAX_TIMER_MS}`);
-  }
-  return value;
-}
-
-function checkByteCount(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_OUTPUT_BYTES;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw badRequest('maxOutputBytes must be a non-negative integer');
-  }
-  return value;
-}
-
-async function checkScriptFile(file: string): Promise<void> {
-  let isFile: boolean;
-  try {
-    isFile = (await stat(file)).isFile();
-  } catch (err) {
-    throw new WfeError('SCRIPT_NOT_FOUND', `script not found: ${file}`, {
-      details: { file },
-      cause: err,
-    });
-  }
-  if (!isFile) {
-    throw new WfeError('SCRIPT_NOT_FOUND', `script is not a file: ${file}`, {
-      details: { file },
-    });
-  }
-}
-
-function badRequest(message: string, cause?: unknown): WfeError {
-  return new WfeError('SCRIPT_BAD_REQUEST', message, { cause });
 }
 
 async function prepareFiles(workDir: string, plan: RunPlan): Promise<RunFiles> {

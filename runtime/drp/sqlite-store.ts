@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { WfeError, type ErrorInfo } from '../errors.js';
 import {
-  JOB_STATUSES,
   type JobLogEntry,
   type JobQuery,
   type JobRecord,
@@ -15,6 +14,18 @@ import {
   type Write,
   type WriteOutcome,
 } from './types.js';
+import { migrate } from './sqlite-schema.js';
+import {
+  badWrite,
+  checkJob,
+  checkLogEntry,
+  checkString,
+  checkNumber,
+  checkVersion,
+  isKnownStatus,
+  isPlainObject,
+  toJson,
+} from './write-checks.js';
 
 export interface SqliteStoreOptions {
   /** A database file (parent folders are created) or ':memory:'. */
@@ -50,77 +61,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   }
 }
 
-/** Highest schema version this code knows; kept in `PRAGMA user_version`. */
-export const SQLITE_SCHEMA_VERSION = 1;
-
-// MIGRATIONS[n] takes the schema from version n to n + 1.
-const MIGRATIONS = [
-  `
-  CREATE TABLE objects (
-    guid TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  );
-  CREATE INDEX objects_type_guid ON objects (type, guid);
-
-  CREATE TABLE jobs (
-    id TEXT PRIMARY KEY,
-    parent_id TEXT,
-    root_id TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT,
-    status TEXT NOT NULL,
-    params TEXT NOT NULL,
-    result TEXT,
-    error TEXT,
-    max_duration_ms INTEGER,
-    created_at INTEGER NOT NULL,
-    started_at INTEGER,
-    ended_at INTEGER
-  );
-  CREATE INDEX jobs_status_id ON jobs (status, id);
-  CREATE INDEX jobs_action_id ON jobs (action, id);
-  CREATE INDEX jobs_parent_id ON jobs (parent_id, id);
-  CREATE INDEX jobs_root_id ON jobs (root_id, id);
-
-  CREATE TABLE job_logs (
-    job_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at INTEGER NOT NULL,
-    level TEXT NOT NULL,
-    message TEXT NOT NULL,
-    data TEXT,
-    PRIMARY KEY (job_id, seq)
-  ) WITHOUT ROWID;
-  `,
-];
-
-function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SQLITE_SCHEMA_VERSION) {
-    throw new WfeError(
-      'STORE_ERROR',
-      `SQLite schema version ${current} is newer than this wfe ` +
-        `understands (${SQLITE_SCHEMA_VERSION})`,
-      { details: { schemaVersion: current } },
-    );
-  }
-
-  for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version] as string);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
-  }
-}
-
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
-const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
-const STATUSES = new Set<string>(JOB_STATUSES);
 
 interface ObjectRow {
   guid: string;
@@ -267,7 +209,7 @@ class SqliteStore implements Store {
 
   async listJobs(query: JobQuery = {}): Promise<JobRecord[]> {
     const limit = pageSize(query.limit);
-    if (query.status !== undefined && !STATUSES.has(query.status)) {
+    if (query.status !== undefined && !isKnownStatus(query.status)) {
       throw new WfeError('BAD_QUERY', `unknown job status ${query.status}`);
     }
 
@@ -579,98 +521,6 @@ function pageSize(limit: number | undefined): number {
     });
   }
   return Math.min(limit, MAX_LIMIT);
-}
-
-function checkJob(job: JobRecord): void {
-  if (!isPlainObject(job)) throw badWrite('job must be an object');
-  checkString(job.id, 'job id');
-  const what = `job ${job.id}`;
-  checkString(job.rootId, `${what} rootId`);
-  checkString(job.action, `${what} action`);
-  checkOptionalString(job.parentId, `${what} parentId`);
-  checkOptionalString(job.target, `${what} target`);
-  if (!STATUSES.has(job.status)) {
-    throw badWrite(`${what} has unknown status ${String(job.status)}`);
-  }
-  if (!isPlainObject(job.params)) {
-    throw badWrite(`${what} params must be an object`);
-  }
-  if (job.error !== null && !isPlainObject(job.error)) {
-    throw badWrite(`${what} error must be an object or null`);
-  }
-  checkNumber(job.createdAt, `${what} createdAt`);
-  checkOptionalNumber(job.maxDurationMs, `${what} maxDurationMs`);
-  checkOptionalNumber(job.startedAt, `${what} startedAt`);
-  checkOptionalNumber(job.endedAt, `${what} endedAt`);
-}
-
-/** Checks one log entry and returns its data as JSON, or null if absent. */
-function checkLogEntry(entry: JobLogEntry): string | null {
-  if (!isPlainObject(entry)) throw badWrite('log entry must be an object');
-  checkString(entry.jobId, 'log entry jobId');
-  const what = `log entry ${entry.jobId}#${String(entry.seq)}`;
-  if (!Number.isSafeInteger(entry.seq) || entry.seq < 1) {
-    throw badWrite(`${what} seq must be an integer from 1`);
-  }
-  checkNumber(entry.at, `${what} at`);
-  if (!LOG_LEVELS.has(entry.level)) {
-    throw badWrite(`${what} has unknown level ${String(entry.level)}`);
-  }
-  if (typeof entry.message !== 'string') {
-    throw badWrite(`${what} message must be a string`);
-  }
-  return entry.data === undefined ? null : toJson(entry.data, `${what} data`);
-}
-
-function checkString(value: unknown, what: string): void {
-  if (typeof value !== 'string' || value === '') {
-    throw badWrite(`${what} must be a non-empty string`);
-  }
-}
-
-function checkOptionalString(value: unknown, what: string): void {
-  if (value !== null && typeof value !== 'string') {
-    throw badWrite(`${what} must be a string or null`);
-  }
-}
-
-function checkNumber(value: unknown, what: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw badWrite(`${what} must be a finite number`);
-  }
-}
-
-function checkOptionalNumber(value: unknown, what: string): void {
-  if (value !== null) checkNumber(value, what);
-}
-
-function checkVersion(version: unknown, guid: string): void {
-  if (!Number.isSafeInteger(version) || (version as number) < 0) {
-    throw badWrite(`object ${guid} expectedVersion must be an integer >= 0`);
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function toJson(value: unknown, what: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (err) {
-    // Cycles and BigInt land here; the engine's message says which.
-    const reason = err instanceof Error ? err.message : String(err);
-    throw badWrite(`${what} cannot be stored as JSON: ${reason}`);
-  }
-  if (json === undefined) {
-    throw badWrite(`${what} cannot be stored as JSON: ${typeof value}`);
-  }
-  return json;
-}
-
-function badWrite(message: string): WfeError {
-  return new WfeError('BAD_WRITE', message);
 }
 
 function failure(code: string, message: string, details: unknown): ErrorInfo {

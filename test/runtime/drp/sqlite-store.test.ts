@@ -1,10 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import {
-  SQLITE_SCHEMA_VERSION,
-  openSqliteStore,
-} from '../../../runtime/drp/sqlite-store.js';
+import { SQLITE_SCHEMA_VERSION } from '../../../runtime/drp/sqlite-schema.js';
+import { openSqliteStore } from '../../../runtime/drp/sqlite-store.js';
 import type { JobRecord, Write } from '../../../runtime/drp/types.js';
 import { storeContract } from './store-contract.js';
 

@@ -1,0 +1,109 @@
+import { WfeError } from '../errors.js';
+import { JOB_STATUSES, type JobLogEntry, type JobRecord } from './types.js';
+
+/**
+ * Checks of what a store is asked to write, shared by every store so
+ * that a malformed write fails the same way, with BAD_WRITE naming the
+ * item and the field, whichever store is behind the writer.
+ */
+
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const STATUSES = new Set<string>(JOB_STATUSES);
+
+export function checkJob(job: JobRecord): void {
+  if (!isPlainObject(job)) throw badWrite('job must be an object');
+  checkString(job.id, 'job id');
+  const what = `job ${job.id}`;
+  checkString(job.rootId, `${what} rootId`);
+  checkString(job.action, `${what} action`);
+  checkOptionalString(job.parentId, `${what} parentId`);
+  checkOptionalString(job.target, `${what} target`);
+  if (!isKnownStatus(job.status)) {
+    throw badWrite(`${what} has unknown status ${String(job.status)}`);
+  }
+  if (!isPlainObject(job.params)) {
+    throw badWrite(`${what} params must be an object`);
+  }
+  if (job.error !== null && !isPlainObject(job.error)) {
+    throw badWrite(`${what} error must be an object or null`);
+  }
+  checkNumber(job.createdAt, `${what} createdAt`);
+  checkOptionalNumber(job.maxDurationMs, `${what} maxDurationMs`);
+  checkOptionalNumber(job.startedAt, `${what} startedAt`);
+  checkOptionalNumber(job.endedAt, `${what} endedAt`);
+}
+
+/** Checks one log entry and returns its data as JSON, or null if absent. */
+export function checkLogEntry(entry: JobLogEntry): string | null {
+  if (!isPlainObject(entry)) throw badWrite('log entry must be an object');
+  checkString(entry.jobId, 'log entry jobId');
+  const what = `log entry ${entry.jobId}#${String(entry.seq)}`;
+  if (!Number.isSafeInteger(entry.seq) || entry.seq < 1) {
+    throw badWrite(`${what} seq must be an integer from 1`);
+  }
+  checkNumber(entry.at, `${what} at`);
+  if (!LOG_LEVELS.has(entry.level)) {
+    throw badWrite(`${what} has unknown level ${String(entry.level)}`);
+  }
+  if (typeof entry.message !== 'string') {
+    throw badWrite(`${what} message must be a string`);
+  }
+  return entry.data === undefined ? null : toJson(entry.data, `${what} data`);
+}
+
+export function checkString(value: unknown, what: string): void {
+  if (typeof value !== 'string' || value === '') {
+    throw badWrite(`${what} must be a non-empty string`);
+  }
+}
+
+export function checkOptionalString(value: unknown, what: string): void {
+  if (value !== null && typeof value !== 'string') {
+    throw badWrite(`${what} must be a string or null`);
+  }
+}
+
+export function checkNumber(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw badWrite(`${what} must be a finite number`);
+  }
+}
+
+export function checkOptionalNumber(value: unknown, what: string): void {
+  if (value !== null) checkNumber(value, what);
+}
+
+export function checkVersion(version: unknown, guid: string): void {
+  if (!Number.isSafeInteger(version) || (version as number) < 0) {
+    throw badWrite(`object ${guid} expectedVersion must be an integer >= 0`);
+  }
+}
+
+export function isPlainObject(
+  value: unknown,
+): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function toJson(value: unknown, what: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    // Cycles and BigInt land here; the engine's message says which.
+    const reason = err instanceof Error ? err.message : String(err);
+    throw badWrite(`${what} cannot be stored as JSON: ${reason}`);
+  }
+  if (json === undefined) {
+    throw badWrite(`${what} cannot be stored as JSON: ${typeof value}`);
+  }
+  return json;
+}
+
+export function badWrite(message: string): WfeError {
+  return new WfeError('BAD_WRITE', message);
+}
+
+export function isKnownStatus(status: unknown): boolean {
+  return STATUSES.has(status as string);
+}
