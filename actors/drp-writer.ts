@@ -1,7 +1,7 @@
 import { fromPromise, setup } from 'xstate';
 
 import type { Store, Write, WriteOutcome } from '../runtime/drp/types.js';
-import { toWfeError } from '../runtime/errors.js';
+import { toWfeError, WfeError } from '../runtime/errors.js';
 import type { Logger } from '../runtime/log.js';
 import type { Mailbox } from '../runtime/mailbox.js';
 import { mailboxSignal } from './mailbox-reader.js';
@@ -23,16 +23,18 @@ export interface DrpWriterInput {
 /**
  * Commits one batch and answers each sender once the batch is durable.
  * Answers come from here, not from the machine, so a batch that is in
- * flight when the writer restarts is still answered.
+ * flight when the writer restarts is still answered. A store that breaks
+ * its contract crashes the writer, but only after every sender of the
+ * batch has been told.
  */
 export async function commitBatch(
   store: Store,
   requests: WriteRequest[],
 ): Promise<number> {
-  const writes = coalesce(requests.map((r) => r.write));
-
   let outcomes: WriteOutcome[];
+  let writes: Coalesced;
   try {
+    writes = coalesce(requests.map((r) => r.write));
     outcomes = await store.commit(writes.list);
   } catch (err) {
     const error = toWfeError(err, 'STORE_ERROR');
@@ -40,18 +42,38 @@ export async function commitBatch(
     return requests.length;
   }
 
+  if (!Array.isArray(outcomes) || outcomes.length !== writes.list.length) {
+    const error = new WfeError(
+      'STORE_CONTRACT',
+      `store ${store.kind} answered ${describeOutcomes(outcomes)} ` +
+        `for a batch of ${writes.list.length} writes`,
+    );
+    for (const request of requests) request.reject(error);
+    throw error;
+  }
+
   for (let i = 0; i < requests.length; i++) {
-    const slot = writes.slotOf[i]!;
-    requests[i]!.resolve(outcomes[slot] ?? { ok: true });
+    requests[i]!.resolve(outcomes[writes.slotOf[i]!]!);
   }
   return requests.length;
+}
+
+function describeOutcomes(outcomes: unknown): string {
+  return Array.isArray(outcomes)
+    ? `${outcomes.length} outcomes`
+    : typeof outcomes;
 }
 
 /**
  * Full job records replace each other, so only the last `job.put` of a
  * job within one batch needs writing; earlier ones share its outcome.
  */
-function coalesce(writes: Write[]): { list: Write[]; slotOf: number[] } {
+interface Coalesced {
+  list: Write[];
+  slotOf: number[];
+}
+
+function coalesce(writes: Write[]): Coalesced {
   const lastPut = new Map<string, number>();
   writes.forEach((w, i) => {
     if (w.kind === 'job.put') lastPut.set(w.job.id, i);

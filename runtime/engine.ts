@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 
-import { createActor, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorRef, type EventObject } from 'xstate';
 
 import type { WriteRequest } from '../actors/drp-writer.js';
 import { drpWriterMachine } from '../actors/drp-writer.js';
@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import { openSqliteStore } from './drp/sqlite-store.js';
 import type { JobRecord, Store } from './drp/types.js';
 import { DrpWriterClient } from './drp/writer-client.js';
-import { WfeError } from './errors.js';
+import { toWfeError, WfeError } from './errors.js';
 import { createIdGenerator, type IdGenerator } from './ids.js';
 import { JobRunner, type LiveJob } from './jobs/runner.js';
 import { validateSubmission } from './jobs/submission.js';
@@ -49,8 +49,6 @@ export interface EngineOptions {
   writer?: { capacity?: number; maxBatch?: number };
   workerThreads?: number;
   intensity?: RestartIntensity;
-  /** Told when the root supervisor gives up; the engine is then stopped. */
-  onFatal?(error: unknown): void;
 }
 
 export interface Engine {
@@ -64,6 +62,12 @@ export interface Engine {
   wait(id: string): Promise<JobRecord>;
   cancel(id: string, reason?: string): Promise<void>;
   mailboxes(): MailboxStats[];
+  /**
+   * Rejects with ENGINE_FAILED if the root supervisor gives up, after
+   * which the engine stops itself; never resolves. Race it against work
+   * that would otherwise wait forever.
+   */
+  readonly failed: Promise<never>;
   /** The root actor, for inspection. */
   readonly root: AnyActorRef;
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -91,7 +95,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     overflow: 'wait',
   });
 
+  // Supervisors hear from few senders (spawn and stop requests); a full
+  // mailbox there means something is looping, so it rejects.
+  const rootMailbox = new Mailbox<EventObject>({
+    name: 'supervisor',
+    capacity: 64,
+    overflow: 'reject',
+  });
   const writer = new DrpWriterClient(writerMailbox);
+  const drp = drpAccess(store, writer, ids, clock);
   const blockWatch = new BlockWatch(options.blockThresholdMs ?? 200, logger);
   const workers = new WorkerPool({
     size: options.workerThreads,
@@ -106,12 +118,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     logger,
   });
 
-  await markInterrupted(store, writer, clock, logger);
+  await markInterrupted(store, clock, logger);
 
   const root: AnyActorRef = createActor(supervisorMachine, {
     clock,
     input: {
       name: 'root',
+      mailbox: rootMailbox,
       logger,
       clock,
       intensity: options.intensity,
@@ -132,10 +145,25 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
 
   let stopping: Promise<void> | null = null;
+  let fail: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = (err) =>
+      reject(
+        new WfeError(
+          'ENGINE_FAILED',
+          `the engine failed: ${toWfeError(err).message}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+  });
+  failed.catch(() => {});
+
   root.subscribe({
     error: (err) => {
       logger.fatal({ err }, 'root supervisor failed; stopping the engine');
-      options.onFatal?.(err);
+      fail(err);
       void engine.stop({ graceMs: 0 });
     },
   });
@@ -190,7 +218,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       };
     }
     return {
-      drp: drpAccess(store, writer, ids, clock),
+      drp,
       actions: actionsAccess(
         (action: string, childOptions: ActionOptions = {}) =>
           startJob({ action, ...childOptions }, job.record.id),
@@ -204,6 +232,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     registry,
     logger,
     root,
+    failed,
     submit: (submission) => {
       if (stopping) {
         return Promise.reject(
@@ -218,29 +247,46 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       runner.wait((await engine.submit(submission)).id),
     wait: (id) => runner.wait(id),
     cancel: (id, reason) => runner.cancel(id, reason),
-    mailboxes: () => [writerMailbox.stats()],
+    mailboxes: () => [rootMailbox.stats(), writerMailbox.stats()],
     stop: (stopOptions = {}) =>
       (stopping ??= shutdown(stopOptions.graceMs ?? 5000)),
   };
 
-  // Every step runs even if an earlier one fails.
+  // Every step runs even if an earlier one fails. The grace period is
+  // real time: it bounds how long this process takes to stop.
   async function shutdown(graceMs: number): Promise<void> {
-    const live = runner.liveIds();
-    const settled = Promise.all(live.map((id) => runner.wait(id)));
-    const timer = clock.setTimeout(() => {
+    // A writer that died cannot answer; failing its queued writes at once
+    // lets the running jobs end. Those writes were never acknowledged.
+    const writerAlive = root.getSnapshot().status === 'active';
+    if (!writerAlive) closeWriter();
+
+    const settled = Promise.all(runner.liveIds().map((id) => runner.wait(id)));
+    const timer = setTimeout(() => {
       for (const id of runner.liveIds()) {
         void runner.cancel(id, 'the engine stopped').catch(() => {});
       }
     }, graceMs);
     await settled.catch(() => {});
-    clock.clearTimeout(timer);
+    clearTimeout(timer);
 
     monitor.stop();
-    await drain(writerMailbox);
+    // The writer is FIFO: once this empty write is answered, everything
+    // sent before it is durable.
+    if (writerAlive) {
+      await writer.write({ kind: 'log.append', entries: [] }).catch(() => {});
+    }
     root.stop();
+    closeWriter();
     await Promise.allSettled([registry.close(), workers.close()]);
-    await store.close();
+    await store.close().catch((err: unknown) => {
+      logger.error({ err }, 'store did not close cleanly');
+    });
     logger.info({ jobsLeft: runner.running }, 'engine stopped');
+  }
+
+  function closeWriter(): void {
+    const closed = new WfeError('SHUTTING_DOWN', 'the engine stopped');
+    for (const request of writerMailbox.close(closed)) request.reject(closed);
   }
 
   logger.info(
@@ -256,22 +302,13 @@ function asObject(value: unknown): Record<string, unknown> {
     : {};
 }
 
-/** Waits until the writer has taken and committed everything queued. */
-async function drain(mailbox: Mailbox<WriteRequest>): Promise<void> {
-  while (mailbox.depth > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 /**
  * Jobs left `waiting` or `running` by a previous process cannot be
  * resumed yet; they are marked as interrupted rather than left running
- * forever.
+ * forever. This runs before the writer starts, so it commits directly.
  */
 async function markInterrupted(
   store: Store,
-  writer: DrpWriterClient,
   clock: Clock,
   logger: Logger,
 ): Promise<void> {
@@ -279,27 +316,33 @@ async function markInterrupted(
     for (;;) {
       const stale = await store.listJobs({ status, limit: 500 });
       if (stale.length === 0) break;
-      await Promise.all(
-        stale.map((job) =>
-          store.commit([
-            {
-              kind: 'job.put',
-              job: {
-                ...job,
-                status: 'error',
-                endedAt: clock.now(),
-                error: {
-                  code: 'INTERRUPTED',
-                  message: `the engine stopped while this job was ${status}`,
-                  retryable: true,
-                },
-              },
+
+      const outcomes = await store.commit(
+        stale.map((job) => ({
+          kind: 'job.put' as const,
+          job: {
+            ...job,
+            status: 'error' as const,
+            endedAt: clock.now(),
+            error: {
+              code: 'INTERRUPTED',
+              message: `the engine stopped while this job was ${status}`,
+              retryable: true,
             },
-          ]),
-        ),
+          },
+        })),
       );
+
+      // A record that cannot be rewritten would be listed again forever.
+      const failed = outcomes.find((outcome) => !outcome.ok);
+      if (failed && !failed.ok) {
+        throw new WfeError(
+          'STORE_ERROR',
+          `cannot mark interrupted jobs: ${failed.error.message}`,
+          { details: failed.error },
+        );
+      }
       logger.warn({ count: stale.length, status }, 'marked interrupted jobs');
     }
   }
-  void writer;
 }

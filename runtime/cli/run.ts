@@ -1,6 +1,5 @@
 import { createEngine } from '../engine.js';
 import type { JobRecord } from '../drp/types.js';
-import { toWfeError } from '../errors.js';
 import {
   expectPositionals,
   parseFlags,
@@ -72,22 +71,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         : parsePositiveInteger('run', 'timeout', values.timeout),
   };
 
-  // A failed root supervisor stops the engine; the job would never end.
-  let failEngine: (err: unknown) => void = () => {};
-  const engineFailed = new Promise<never>((_, reject) => {
-    failEngine = (err) => reject(toWfeError(err, 'ENGINE_FAILED'));
-  });
-  engineFailed.catch(() => {});
-
   const engine = await createEngine({
     taskletRoots: resolveTaskletRoots(io, values.tasklets),
     dataDir: resolveDataDir(io, values.data),
     logger: cliLogger(io, values.verbose ? 'info' : 'warn'),
-    onFatal: (err) => failEngine(err),
   });
 
+  // A failed engine stops itself; the job would then never end.
   try {
-    const job = await Promise.race([engine.run(submission), engineFailed]);
+    const job = await Promise.race([engine.run(submission), engine.failed]);
     return report(job, io);
   } finally {
     await engine.stop();

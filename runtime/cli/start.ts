@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 
 import { createEngine, type Engine } from '../engine.js';
-import { toWfeError } from '../errors.js';
 import { expectPositionals, parseFlags } from './args.js';
 import {
   cliLogger,
@@ -54,24 +53,17 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const dataDir = resolveDataDir(io, values.data);
   const taskletRoots = resolveTaskletRoots(io, values.tasklets);
 
-  let failEngine: (err: unknown) => void = () => {};
-  const engineFailed = new Promise<never>((_, reject) => {
-    failEngine = (err) => reject(toWfeError(err, 'ENGINE_FAILED'));
-  });
-  engineFailed.catch(() => {});
-
   const engine = await createEngine({
     taskletRoots,
     dataDir,
     logger: cliLogger(io, 'info'),
     watch: true,
-    onFatal: (err) => failEngine(err),
   });
 
   const stop = stopRequested(io);
   try {
     io.stdout(readyText(engine, dataDir, taskletRoots));
-    const reason = await Promise.race([stop.promise, engineFailed]);
+    const reason = await Promise.race([stop.promise, engine.failed]);
     io.stdout(`wfe start: ${reason}, stopping\n`);
   } finally {
     stop.dispose();

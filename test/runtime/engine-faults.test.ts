@@ -7,6 +7,7 @@ import t from 'tap';
 import { SimulatedClock } from '../../runtime/clock.js';
 import { createEngine } from '../../runtime/engine.js';
 import { openSqliteStore } from '../../runtime/drp/sqlite-store.js';
+import type { Store } from '../../runtime/drp/types.js';
 import { silentLogger } from '../../runtime/log.js';
 import { testEngine } from '../helpers/engine.js';
 
@@ -234,4 +235,81 @@ t.test('engine - jobs left running by a dead process are marked', async (t) => {
 
   t.equal(after?.status, 'error');
   t.match(after?.error, { code: 'INTERRUPTED', retryable: true });
+});
+
+t.test('engine - a writer that keeps crashing fails the engine', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wfe-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = openSqliteStore({ path: ':memory:' });
+  // A store that breaks its contract: no outcome for any write.
+  const broken: Store = {
+    kind: 'broken',
+    commit: async () => [],
+    getObject: (guid) => store.getObject(guid),
+    findObjects: (query) => store.findObjects(query),
+    getJob: (id) => store.getJob(id),
+    listJobs: (query) => store.listJobs(query),
+    jobTree: (id) => store.jobTree(id),
+    jobLogs: (id, query) => store.jobLogs(id, query),
+    close: () => store.close(),
+  };
+  const engine = await createEngine({
+    taskletRoots: [join(import.meta.dirname, '../../examples/tasklets')],
+    dataDir: join(dir, 'data'),
+    store: broken,
+    logger: silentLogger(),
+  });
+  t.teardown(() => engine.stop());
+
+  for (let i = 0; i < 4; i++) {
+    await t.rejects(
+      engine.submit({ action: 'machine.create', params: { name: 'a' } }),
+      { code: 'STORE_CONTRACT' },
+      `write ${i + 1} is answered, not lost`,
+    );
+  }
+
+  await t.rejects(engine.failed, {
+    code: 'ENGINE_FAILED',
+    message: /more than 3 restarts/,
+  });
+  await t.rejects(engine.submit({ action: 'machine.create' }), {
+    code: 'SHUTTING_DOWN',
+  });
+});
+
+t.test('engine - a failed engine still stops with jobs running', async (t) => {
+  const store = openSqliteStore({ path: ':memory:' });
+  let commits = 0;
+  // Honest for the first write (the job's waiting record), broken after.
+  const breaking: Store = {
+    kind: 'breaking',
+    commit: async (writes) => (++commits === 1 ? store.commit(writes) : []),
+    getObject: (guid) => store.getObject(guid),
+    findObjects: (query) => store.findObjects(query),
+    getJob: (id) => store.getJob(id),
+    listJobs: (query) => store.listJobs(query),
+    jobTree: (id) => store.jobTree(id),
+    jobLogs: (id, query) => store.jobLogs(id, query),
+    close: () => store.close(),
+  };
+  const { engine } = await testEngine(
+    t,
+    {
+      [`${RO}/wait/forever/main.mjs`]: `
+        export function main() { return new Promise(() => {}); }`,
+    },
+    { store: breaking },
+  );
+
+  const job = await engine.submit({ action: 'wait.forever' });
+  for (let i = 0; i < 4; i++) {
+    await engine.submit({ action: 'wait.forever' }).catch(() => {});
+  }
+  await t.rejects(engine.failed, { code: 'ENGINE_FAILED' });
+  const final = await engine.wait(job.id);
+  await engine.stop();
+
+  t.equal(final.status, 'cancelled', 'the running job was cancelled');
+  t.match(final.error, { message: /the engine stopped/ });
 });
