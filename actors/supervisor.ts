@@ -223,10 +223,3 @@ function restart(
 function childOptions(spec: ChildSpec): never {
   return { id: spec.id, input: spec.input } as never;
 }
-
-/** How many times each child has been restarted; for the inspector. */
-export function restartCounts(snapshot: {
-  context: SupervisorContext;
-}): Record<string, number> {
-  return Object.fromEntries(snapshot.context.restarts);
-}

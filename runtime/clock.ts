@@ -54,10 +54,6 @@ export class SimulatedClock implements Clock {
     this.#timers.delete(handle as number);
   }
 
-  get pending(): number {
-    return this.#timers.size;
-  }
-
   /** Moves time forward, firing every timer that falls due on the way. */
   advance(ms: number): void {
     const target = this.#now + ms;

@@ -75,12 +75,6 @@ export function toWfeError(err: unknown, fallbackCode = 'INTERNAL'): WfeError {
   });
 }
 
-export function isErrorInfo(value: unknown): value is ErrorInfo {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.code === 'string' && typeof v.message === 'string';
-}
-
 // Errors from tasklets may carry their own upper-case code.
 function codeOf(err: Error): string | undefined {
   const code = (err as { code?: unknown }).code;

@@ -22,9 +22,3 @@ export function createIdGenerator(now: () => number = Date.now): IdGenerator {
     return `${time}${seq}${rand}`;
   };
 }
-
-/** Predictable ids for tests: prefix-1, prefix-2, … */
-export function sequentialIds(prefix = 'id'): IdGenerator {
-  let n = 0;
-  return () => `${prefix}-${++n}`;
-}

@@ -115,7 +115,10 @@ async function runInWorker(
   return outcome.returned;
 }
 
-/** A tasklet's own error keeps its code; anything else is wrapped. */
+/**
+ * Keeps the error's code, and adds which tasklet failed unless the error
+ * carries details of its own.
+ */
 function failure(tasklet: Tasklet, err: unknown): WfeError {
   const error = toWfeError(err, 'TASKLET_FAILED');
   if (error.details !== undefined) return error;

@@ -4,9 +4,11 @@ import { createActor, fromCallback, type AnyActorRef } from 'xstate';
 import {
   supervisorMachine,
   type ChildFailure,
+  type SupervisorEvent,
 } from '../../actors/supervisor.js';
 import { SimulatedClock } from '../../runtime/clock.js';
 import { silentLogger } from '../../runtime/log.js';
+import { Mailbox } from '../../runtime/mailbox.js';
 
 // A child that fails when told to; counts how often it was started.
 function crashable(starts: { count: number }) {
@@ -109,6 +111,43 @@ t.test(
     t.equal(failures.at(-1)?.childId, 'job:1');
     t.equal(failures.at(-1)?.restarted, false);
     t.notOk(actor.getSnapshot().children['job:1'], 'child removed');
+    actor.stop();
+  },
+);
+
+t.test(
+  'supervisor - takes spawn and stop requests from its mailbox',
+  async (t) => {
+    const mailbox = new Mailbox<SupervisorEvent>({
+      name: 'supervisor',
+      capacity: 1,
+      overflow: 'reject',
+    });
+    const starts = { count: 0 };
+    const actor = createActor(supervisorMachine, {
+      input: {
+        name: 'root',
+        mailbox,
+        logger: silentLogger(),
+        clock: new SimulatedClock(),
+      },
+    }).start();
+
+    mailbox.send({
+      type: 'supervisor.spawn',
+      child: { id: 'w', logic: crashable(starts), restart: 'permanent' },
+    });
+    t.throws(() => mailbox.send({ type: 'supervisor.stop', id: 'w' }), {
+      code: 'MAILBOX_FULL',
+    });
+    await Promise.resolve();
+
+    t.equal(starts.count, 1, 'spawned once delivered');
+    t.ok(actor.getSnapshot().children.w);
+    mailbox.send({ type: 'supervisor.stop', id: 'w' });
+    await Promise.resolve();
+    t.notOk(actor.getSnapshot().children.w, 'stopped');
+    t.equal(mailbox.depth, 0);
     actor.stop();
   },
 );
