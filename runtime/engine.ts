@@ -1,39 +1,51 @@
 import { join, resolve } from 'node:path';
 
+import type { NatsConnection } from 'nats';
 import { createActor, type AnyActorRef, type EventObject } from 'xstate';
 
-import type { WriteRequest } from '../actors/drp-writer.js';
-import { drpWriterMachine } from '../actors/drp-writer.js';
 import {
   supervisorMachine,
+  type ChildSpec,
   type RestartIntensity,
 } from '../actors/supervisor.js';
-import { localAgents } from './agent/local-agent.js';
+import { connectNats, type NatsOptions } from './bus/connect.js';
+import { HybridBus } from './bus/hybrid.js';
+import { LocalBus } from './bus/local.js';
+import { NatsBus } from './bus/nats.js';
+import type { Bus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
+import { busStore } from './drp/bus-store.js';
+import { acquireDataLock, type DataLock } from './drp/data-lock.js';
 import { openSqliteStore } from './drp/sqlite-store.js';
 import type { JobRecord, Store } from './drp/types.js';
 import { DrpWriterClient } from './drp/writer-client.js';
 import { toWfeError, WfeError } from './errors.js';
 import { createIdGenerator, type IdGenerator } from './ids.js';
-import { JobRunner, type LiveJob } from './jobs/runner.js';
-import { validateSubmission } from './jobs/submission.js';
 import { createLogger, type Logger } from './log.js';
-import { startLoopMonitor, type LoopMonitor } from './loop-monitor.js';
 import { Mailbox, type MailboxStats } from './mailbox.js';
-import { BlockWatch } from './tasklets/block-watch.js';
-import { actionsAccess, drpAccess } from './tasklets/capabilities.js';
-import type { Capabilities } from './tasklets/context.js';
-import { taskletChain } from './tasklets/chain.js';
+import { publishJobEvents } from './nats/events.js';
+import { startNatsServices, type NatsServices } from './nats/services.js';
 import {
-  createTaskletRegistry,
-  type TaskletRegistry,
-} from './tasklets/registry.js';
-import type { ActionOptions, Tasklet } from './tasklets/types.js';
-import { WorkerPool } from './tasklets/worker-pool.js';
+  DEFAULT_LIVENESS,
+  newOwnerId,
+  startHeartbeat,
+  type LivenessTimes,
+} from './roles/liveness.js';
+import { WorkerRole } from './roles/worker.js';
+import { WriterRole } from './roles/writer.js';
+import type { TaskletRegistry } from './tasklets/registry.js';
+
+/** Which parts of the engine this process runs. */
+export const ENGINE_ROLES = ['all', 'worker', 'writer', 'controller'] as const;
+export type EngineRole = (typeof ENGINE_ROLES)[number];
 
 export interface EngineOptions {
   /** Folders of tasklets. */
   taskletRoots: string[];
+  /** @default 'all'; the other roles need NATS. */
+  role?: EngineRole;
+  /** Connect to NATS: submissions, events, and the bus across processes. */
+  nats?: NatsOptions;
   /** Where the embedded store lives. @default '.wfe' */
   dataDir?: string;
   /** A store to use instead of the embedded one. */
@@ -49,16 +61,27 @@ export interface EngineOptions {
   writer?: { capacity?: number; maxBatch?: number };
   workerThreads?: number;
   intensity?: RestartIntensity;
+  /** Largest submission taken over NATS. @default 262144 */
+  submitMaxBytes?: number;
+  /** Intake jobs running at once on this worker. @default 256 */
+  intakeInFlight?: number;
+  liveness?: Partial<LivenessTimes>;
 }
 
 export interface Engine {
+  readonly role: EngineRole;
+  /** This process, as recorded on the jobs it runs. */
+  readonly owner: string;
+  readonly bus: Bus;
   readonly store: Store;
-  readonly registry: TaskletRegistry;
+  /** The tasklets, in roles that run jobs; null otherwise. */
+  readonly registry: TaskletRegistry | null;
   readonly logger: Logger;
   /** Validates and records a job, then starts it; resolves when durable. */
   submit(submission: unknown): Promise<JobRecord>;
   /** Submits and waits for the job to end. */
   run(submission: unknown): Promise<JobRecord>;
+  /** Resolves with the job's final record, wherever it runs. */
   wait(id: string): Promise<JobRecord>;
   cancel(id: string, reason?: string): Promise<void>;
   mailboxes(): MailboxStats[];
@@ -73,78 +96,177 @@ export interface Engine {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
-/** Wires the actor tree together and starts it. */
+/** Wires the actor tree together for this process's role and starts it. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const role = options.role ?? 'all';
   const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? createIdGenerator(() => clock.now());
   const dataDir = resolve(options.dataDir ?? '.wfe');
-  const store =
-    options.store ?? openSqliteStore({ path: join(dataDir, 'wfe.db') });
+  const owner = newOwnerId();
+  const times = { ...DEFAULT_LIVENESS, ...options.liveness };
+  const runsWriter = role === 'all' || role === 'writer';
+  const runsWorker = role === 'all' || role === 'worker';
+  const cleanup: Array<() => unknown> = [];
 
-  const registry = await createTaskletRegistry({
-    roots: options.taskletRoots,
-    logger,
-    watch: options.watch ?? false,
-    cacheDir: join(dataDir, 'cache', 'tasklets'),
-  });
+  checkRole(role, options);
+  const nc = options.nats
+    ? await connectNats({ name: `wfe ${role}`, ...options.nats }, logger)
+    : null;
+  const local = new LocalBus({ logger });
+  const bus: Bus = nc
+    ? new HybridBus({
+        local,
+        nats: new NatsBus({ connection: nc, logger }),
+      })
+    : local;
 
-  const writerMailbox = new Mailbox<WriteRequest>({
-    name: 'drp-writer',
-    capacity: options.writer?.capacity ?? 10_000,
-    overflow: 'wait',
-  });
+  try {
+    let lock: DataLock | null = null;
+    let store: Store;
+    if (!runsWriter) store = busStore(bus);
+    else if (options.store) store = options.store;
+    else {
+      lock = acquireDataLock(dataDir);
+      cleanup.push(() => lock?.release());
+      if (lock.tookOverFrom !== undefined) {
+        logger.warn(
+          { dataDir, pid: lock.tookOverFrom },
+          'took over the data folder of an engine that is gone',
+        );
+      }
+      store = openSqliteStore({ path: join(dataDir, 'wfe.db') });
+    }
 
+    const writer = new DrpWriterClient(bus);
+    const events = publishJobEvents(bus);
+    const writerRole = runsWriter
+      ? new WriterRole({
+          bus,
+          store,
+          writer,
+          clock,
+          logger,
+          capacity: options.writer?.capacity ?? 10_000,
+          maxBatch: options.writer?.maxBatch ?? 512,
+          times,
+          shared: nc !== null,
+          selfOwner: runsWorker ? owner : null,
+          onReaped: events.status,
+        })
+      : null;
+
+    const root = startRoot(options, logger, clock, [
+      ...(writerRole ? [writerRole.childSpec()] : []),
+    ]);
+    cleanup.push(() => root.stop());
+    if (writerRole) await writerRole.reaper.start();
+
+    const worker = runsWorker
+      ? await WorkerRole.start({
+          owner,
+          bus,
+          store,
+          writer,
+          clock,
+          ids,
+          logger,
+          dataDir,
+          taskletRoots: options.taskletRoots,
+          watch: options.watch ?? false,
+          blockThresholdMs: options.blockThresholdMs ?? 200,
+          workerThreads: options.workerThreads,
+          events,
+        })
+      : null;
+    const stopHeartbeat = worker
+      ? startHeartbeat(bus, owner, role, times.heartbeatMs)
+      : () => {};
+
+    const services: NatsServices | null = nc
+      ? await startNatsServices({
+          nc,
+          bus,
+          store,
+          worker,
+          serveQueries: runsWriter,
+          logger,
+          submitMaxBytes: options.submitMaxBytes ?? 256 * 1024,
+          intakeInFlight: options.intakeInFlight ?? 256,
+        })
+      : null;
+
+    return assemble({
+      role,
+      owner,
+      bus,
+      nc,
+      store,
+      logger,
+      root: root.actor,
+      failed: root.failed,
+      worker,
+      writerRole,
+      services,
+      stopHeartbeat,
+      lock,
+    });
+  } catch (err) {
+    for (const step of cleanup.reverse()) await step();
+    await local.close();
+    await nc?.close();
+    throw err;
+  }
+}
+
+function checkRole(role: string, options: EngineOptions): void {
+  if (!ENGINE_ROLES.includes(role as EngineRole)) {
+    throw new WfeError(
+      'BAD_CONFIG',
+      `role must be one of ${ENGINE_ROLES.join(', ')}, got '${role}'`,
+    );
+  }
+  if (role !== 'all' && !options.nats) {
+    throw new WfeError(
+      'BAD_CONFIG',
+      `role '${role}' needs NATS to reach the other roles; ` +
+        'give --nats URL or WFE_NATS_URL, or run --role all',
+    );
+  }
+}
+
+interface Root {
+  actor: AnyActorRef;
+  failed: Promise<never>;
+  stop(): void;
+}
+
+/** The root supervisor, and a promise that rejects if it gives up. */
+function startRoot(
+  options: EngineOptions,
+  logger: Logger,
+  clock: Clock,
+  children: ChildSpec[],
+): Root {
   // Supervisors hear from few senders (spawn and stop requests); a full
   // mailbox there means something is looping, so it rejects.
-  const rootMailbox = new Mailbox<EventObject>({
+  const mailbox = new Mailbox<EventObject>({
     name: 'supervisor',
     capacity: 64,
     overflow: 'reject',
   });
-  const writer = new DrpWriterClient(writerMailbox);
-  const drp = drpAccess(store, writer, ids, clock);
-  const blockWatch = new BlockWatch(options.blockThresholdMs ?? 200, logger);
-  const workers = new WorkerPool({
-    size: options.workerThreads,
-    cacheDir: join(dataDir, 'cache', 'workers'),
-  });
-
-  const runner: JobRunner = new JobRunner({
-    store,
-    writer,
-    clock,
-    ids,
-    logger,
-  });
-
-  await markInterrupted(store, clock, logger);
-
-  const root: AnyActorRef = createActor(supervisorMachine, {
+  const actor: AnyActorRef = createActor(supervisorMachine, {
     clock,
     input: {
       name: 'root',
-      mailbox: rootMailbox,
+      mailbox,
       logger,
       clock,
       intensity: options.intensity,
-      children: [
-        {
-          id: 'drp-writer',
-          logic: drpWriterMachine,
-          restart: 'permanent',
-          input: {
-            store,
-            mailbox: writerMailbox,
-            logger,
-            maxBatch: options.writer?.maxBatch ?? 512,
-          },
-        },
-      ],
+      children,
     },
   });
 
-  let stopping: Promise<void> | null = null;
   let fail: (err: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
     fail = (err) =>
@@ -152,105 +274,81 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         new WfeError(
           'ENGINE_FAILED',
           `the engine failed: ${toWfeError(err).message}`,
-          {
-            cause: err,
-          },
+          { cause: err },
         ),
       );
   });
   failed.catch(() => {});
 
-  root.subscribe({
+  actor.subscribe({
     error: (err) => {
       logger.fatal({ err }, 'root supervisor failed; stopping the engine');
       fail(err);
-      void engine.stop({ graceMs: 0 });
     },
   });
-  root.start();
+  actor.start();
+  return { actor, failed, stop: () => actor.stop() };
+}
 
-  const monitor: LoopMonitor = startLoopMonitor({
-    thresholdMs: blockWatch.thresholdMs,
-    onBlock: (ms) => blockWatch.loopBlocked(ms),
-  });
+interface Parts {
+  role: EngineRole;
+  owner: string;
+  bus: Bus;
+  nc: NatsConnection | null;
+  store: Store;
+  logger: Logger;
+  root: AnyActorRef;
+  failed: Promise<never>;
+  worker: WorkerRole | null;
+  writerRole: WriterRole | null;
+  services: NatsServices | null;
+  stopHeartbeat(): void;
+  lock: DataLock | null;
+}
 
-  const startJob = async (
-    input: unknown,
-    parentId: string | null,
-  ): Promise<JobRecord> => {
-    const submission = validateSubmission(input);
-    const action = registry.resolve(submission.action);
-    return runner.start(submission, parentId, (job) =>
-      taskletChain({
-        role: action.role,
-        tasklets: [...action.tasklets],
-        job,
-        blockWatch,
-        workers,
-        capabilities: (tasklet) => capabilitiesFor(action.role, tasklet, job),
-      }),
-    );
-  };
+function assemble(parts: Parts): Engine {
+  const { worker, writerRole, logger, root } = parts;
+  let stopping: Promise<void> | null = null;
 
-  const waitResult = async (id: string): Promise<unknown> => {
-    const final = await runner.wait(id);
-    if (final.status === 'done') return final.result;
-    const error = final.error!;
-    throw new WfeError(error.code, error.message, {
-      retryable: error.retryable,
-      details: {
-        jobId: final.id,
-        action: final.action,
-        ...asObject(error.details),
-      },
-      cause: error.cause && WfeError.fromInfo(error.cause),
-    });
-  };
-
-  const capabilitiesFor = (
-    role: string,
-    tasklet: Tasklet,
-    job: LiveJob,
-  ): Capabilities => {
-    if (role === 'actor') {
-      return {
-        agents: localAgents({ runner, job, taskletFile: tasklet.file }),
-      };
+  const needWorker = (what: string): WorkerRole => {
+    if (!worker) {
+      throw new WfeError(
+        'NOT_SUPPORTED',
+        `this process runs the ${parts.role} role, which does not ${what}`,
+      );
     }
-    return {
-      drp,
-      actions: actionsAccess(
-        (action: string, childOptions: ActionOptions = {}) =>
-          startJob({ action, ...childOptions }, job.record.id),
-        waitResult,
-      ),
-    };
+    return worker;
   };
 
   const engine: Engine = {
-    store,
-    registry,
+    role: parts.role,
+    owner: parts.owner,
+    bus: parts.bus,
+    store: parts.store,
+    registry: worker?.registry ?? null,
     logger,
     root,
-    failed,
-    submit: (submission) => {
+    failed: parts.failed,
+    submit: async (submission) => {
       if (stopping) {
-        return Promise.reject(
-          new WfeError('SHUTTING_DOWN', 'the engine is stopping', {
-            retryable: true,
-          }),
-        );
+        throw new WfeError('SHUTTING_DOWN', 'the engine is stopping', {
+          retryable: true,
+        });
       }
-      return startJob(submission, null);
+      return needWorker('run jobs').submit(submission);
     },
-    run: async (submission) =>
-      runner.wait((await engine.submit(submission)).id),
-    wait: (id) => runner.wait(id),
-    cancel: (id, reason) => runner.cancel(id, reason),
-    mailboxes: () => [rootMailbox.stats(), writerMailbox.stats()],
+    run: async (submission) => {
+      const job = await engine.submit(submission);
+      return needWorker('run jobs').wait(job.id);
+    },
+    wait: async (id) => needWorker('follow jobs').wait(id),
+    cancel: async (id, reason) => needWorker('cancel jobs').cancel(id, reason),
+    mailboxes: () => (writerRole ? [writerRole.mailbox.stats()] : []),
     stop: (stopOptions = {}) =>
       (stopping ??= shutdown(stopOptions.graceMs ?? 5000)),
   };
+
+  parts.failed.catch(() => void engine.stop({ graceMs: 0 }));
 
   // Every step runs even if an earlier one fails. The grace period is
   // real time: it bounds how long this process takes to stop.
@@ -258,91 +356,42 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     // A writer that died cannot answer; failing its queued writes at once
     // lets the running jobs end. Those writes were never acknowledged.
     const writerAlive = root.getSnapshot().status === 'active';
-    if (!writerAlive) closeWriter();
+    if (!writerAlive) writerRole?.failQueued();
 
-    const settled = Promise.all(runner.liveIds().map((id) => runner.wait(id)));
-    const timer = setTimeout(() => {
-      for (const id of runner.liveIds()) {
-        void runner.cancel(id, 'the engine stopped').catch(() => {});
-      }
-    }, graceMs);
-    await settled.catch(() => {});
-    clearTimeout(timer);
+    await parts.services?.stopTaking();
+    if (worker) await worker.drain(graceMs);
+    parts.stopHeartbeat();
+    await worker?.close();
 
-    monitor.stop();
     // The writer is FIFO: once this empty write is answered, everything
     // sent before it is durable.
-    if (writerAlive) {
-      await writer.write({ kind: 'log.append', entries: [] }).catch(() => {});
+    if (writerRole && writerAlive) {
+      await worker?.flush();
     }
+    writerRole?.stopServing();
+    await parts.services?.close();
     root.stop();
-    closeWriter();
-    await Promise.allSettled([registry.close(), workers.close()]);
-    await store.close().catch((err: unknown) => {
-      logger.error({ err }, 'store did not close cleanly');
-    });
-    logger.info({ jobsLeft: runner.running }, 'engine stopped');
-  }
-
-  function closeWriter(): void {
-    const closed = new WfeError('SHUTTING_DOWN', 'the engine stopped');
-    for (const request of writerMailbox.close(closed)) request.reject(closed);
+    writerRole?.failQueued();
+    await parts.bus.close();
+    await parts.nc?.drain().catch(() => parts.nc?.close());
+    if (writerRole) {
+      await parts.store.close().catch((err: unknown) => {
+        logger.error({ err }, 'store did not close cleanly');
+      });
+    }
+    parts.lock?.release();
+    logger.info({ jobsLeft: worker?.runner.running ?? 0 }, 'engine stopped');
   }
 
   logger.info(
-    { store: store.kind, actions: registry.actions().length },
+    {
+      role: parts.role,
+      owner: parts.owner,
+      store: parts.store.kind,
+      nats: parts.nc !== null,
+      actions: worker?.registry.actions().length ?? 0,
+    },
     'engine started',
   );
   return engine;
-}
-
-function asObject(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-/**
- * Jobs left `waiting` or `running` by a previous process cannot be
- * resumed yet; they are marked as interrupted rather than left running
- * forever. This runs before the writer starts, so it commits directly.
- */
-async function markInterrupted(
-  store: Store,
-  clock: Clock,
-  logger: Logger,
-): Promise<void> {
-  for (const status of ['running', 'waiting'] as const) {
-    for (;;) {
-      const stale = await store.listJobs({ status, limit: 500 });
-      if (stale.length === 0) break;
-
-      const outcomes = await store.commit(
-        stale.map((job) => ({
-          kind: 'job.put' as const,
-          job: {
-            ...job,
-            status: 'error' as const,
-            endedAt: clock.now(),
-            error: {
-              code: 'INTERRUPTED',
-              message: `the engine stopped while this job was ${status}`,
-              retryable: true,
-            },
-          },
-        })),
-      );
-
-      // A record that cannot be rewritten would be listed again forever.
-      const failed = outcomes.find((outcome) => !outcome.ok);
-      if (failed && !failed.ok) {
-        throw new WfeError(
-          'STORE_ERROR',
-          `cannot mark interrupted jobs: ${failed.error.message}`,
-          { details: failed.error },
-        );
-      }
-      logger.warn({ count: stale.length, status }, 'marked interrupted jobs');
-    }
-  }
 }

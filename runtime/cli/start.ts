@@ -79,8 +79,8 @@ function readyText(
   dataDir: string,
   taskletRoots: string[],
 ): string {
-  const actions = engine.registry.actions();
-  const failed = engine.registry.errors().length;
+  const actions = engine.registry?.actions() ?? [];
+  const failed = engine.registry?.errors().length ?? 0;
   const example = actions.includes('machine.create')
     ? `machine.create --params '{"name":"web1"}'`
     : `${actions[0] ?? '<action>'} --params '{}'`;

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { WfeError } from '../errors.js';
 
 /** Highest schema version this code knows; kept in `PRAGMA user_version`. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 // MIGRATIONS[n] takes the schema from version n to n + 1.
 const MIGRATIONS = [
@@ -48,9 +48,24 @@ const MIGRATIONS = [
     PRIMARY KEY (job_id, seq)
   ) WITHOUT ROWID;
   `,
+  // A NULL key is no key: any number of jobs may have none.
+  `
+  ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE jobs ADD COLUMN owner TEXT;
+  CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX jobs_owner_status_id ON jobs (owner, status, id);
+  `,
 ];
 
-export function migrate(db: Database.Database): void {
+/**
+ * Brings the schema up to `target` (tests pass a lower one to build an old
+ * database), one transaction per version.
+ */
+export function migrate(
+  db: Database.Database,
+  target = SQLITE_SCHEMA_VERSION,
+): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SQLITE_SCHEMA_VERSION) {
     throw new WfeError(
@@ -61,7 +76,7 @@ export function migrate(db: Database.Database): void {
     );
   }
 
-  for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
+  for (let version = current; version < target; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version] as string);
       db.pragma(`user_version = ${version + 1}`);

@@ -6,7 +6,6 @@ import {
   type JobLogEntry,
   type JobQuery,
   type JobRecord,
-  type JobStatus,
   type LogQuery,
   type ObjectQuery,
   type RootObject,
@@ -15,6 +14,14 @@ import {
   type WriteOutcome,
 } from './types.js';
 import { migrate } from './sqlite-schema.js';
+import {
+  type JobRow,
+  UPSERT_JOB_SQL,
+  jobConditions,
+  jobRowValues,
+  toJob,
+  walkTree,
+} from './sqlite-jobs.js';
 import {
   badWrite,
   checkJob,
@@ -73,22 +80,6 @@ interface ObjectRow {
   updated_at: number;
 }
 
-interface JobRow {
-  id: string;
-  parent_id: string | null;
-  root_id: string;
-  action: string;
-  target: string | null;
-  status: string;
-  params: string;
-  result: string | null;
-  error: string | null;
-  max_duration_ms: number | null;
-  created_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-}
-
 interface LogRow {
   job_id: string;
   seq: number;
@@ -99,10 +90,6 @@ interface LogRow {
 }
 
 type Row = Record<string, unknown>;
-
-const JOB_COLUMNS =
-  'id, parent_id, root_id, action, target, status, params, result, ' +
-  'error, max_duration_ms, created_at, started_at, ended_at';
 
 class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -116,6 +103,7 @@ class SqliteStore implements Store {
   readonly #deleteObject;
   readonly #objectVersion;
   readonly #putJob;
+  readonly #otherJobWithKey;
   readonly #appendLog;
   readonly #applyBatch;
 
@@ -140,17 +128,9 @@ class SqliteStore implements Store {
       [string],
       { type: string; version: number }
     >('SELECT type, version FROM objects WHERE guid = ?');
-    this.#putJob = db.prepare<unknown[]>(
-      `INSERT INTO jobs (${JOB_COLUMNS})
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET
-         parent_id = excluded.parent_id, root_id = excluded.root_id,
-         action = excluded.action, target = excluded.target,
-         status = excluded.status, params = excluded.params,
-         result = excluded.result, error = excluded.error,
-         max_duration_ms = excluded.max_duration_ms,
-         created_at = excluded.created_at, started_at = excluded.started_at,
-         ended_at = excluded.ended_at`,
+    this.#putJob = db.prepare<unknown[]>(UPSERT_JOB_SQL);
+    this.#otherJobWithKey = db.prepare<[string, string], { id: string }>(
+      'SELECT id FROM jobs WHERE idempotency_key = ? AND id <> ? LIMIT 1',
     );
     this.#appendLog = db.prepare<unknown[]>(
       `INSERT INTO job_logs (job_id, seq, at, level, message, data)
@@ -207,31 +187,26 @@ class SqliteStore implements Store {
     return row ? toJob(row as JobRow) : null;
   }
 
+  async getJobByKey(idempotencyKey: string): Promise<JobRecord | null> {
+    if (typeof idempotencyKey !== 'string') {
+      throw new WfeError('BAD_QUERY', 'an idempotency key must be a string');
+    }
+
+    const row = this.#query(
+      'SELECT * FROM jobs WHERE idempotency_key = ?',
+      [idempotencyKey],
+      'get',
+    );
+    return row ? toJob(row as JobRow) : null;
+  }
+
   async listJobs(query: JobQuery = {}): Promise<JobRecord[]> {
     const limit = pageSize(query.limit);
     if (query.status !== undefined && !isKnownStatus(query.status)) {
       throw new WfeError('BAD_QUERY', `unknown job status ${query.status}`);
     }
 
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.status !== undefined) {
-      where.push('status = ?');
-      params.push(query.status);
-    }
-    if (query.action !== undefined) {
-      where.push('action = ?');
-      params.push(query.action);
-    }
-    if (query.parentId === null) where.push('parent_id IS NULL');
-    else if (query.parentId !== undefined) {
-      where.push('parent_id = ?');
-      params.push(query.parentId);
-    }
-    if (query.beforeId !== undefined) {
-      where.push('id < ?');
-      params.push(query.beforeId);
-    }
+    const { where, params } = jobConditions(query);
     params.push(limit);
 
     const sql = `SELECT * FROM jobs ${whereClause(where)}
@@ -388,29 +363,22 @@ class SqliteStore implements Store {
 
   #putJobWrite(job: JobRecord): WriteOutcome {
     checkJob(job);
-    const params = toJson(job.params, `job ${job.id} params`);
-    const result =
-      job.result === undefined
-        ? null
-        : toJson(job.result, `job ${job.id} result`);
-    const error =
-      job.error === null ? null : toJson(job.error, `job ${job.id} error`);
+    const values = jobRowValues(job);
 
-    this.#putJob.run(
-      job.id,
-      job.parentId,
-      job.rootId,
-      job.action,
-      job.target,
-      job.status,
-      params,
-      result,
-      error,
-      job.maxDurationMs,
-      job.createdAt,
-      job.startedAt,
-      job.endedAt,
-    );
+    // Checked here, not left to the unique index: a constraint failure
+    // would abort the whole batch. Earlier writes of this batch count.
+    const key = job.idempotencyKey;
+    const holder =
+      key === null ? undefined : this.#otherJobWithKey.get(key, job.id);
+    if (holder) {
+      const message =
+        `job ${job.id} has idempotency key ${JSON.stringify(key)}, ` +
+        `which job ${holder.id} already has`;
+      const details = { jobId: holder.id, idempotencyKey: key };
+      return { ok: false, error: failure('DUPLICATE', message, details) };
+    }
+
+    this.#putJob.run(...values);
     return { ok: true };
   }
 
@@ -439,33 +407,6 @@ function savedObject(
   };
 }
 
-/** Pre-order walk from `id`: each job comes before everything below it. */
-function walkTree(id: string, rows: JobRow[]): JobRow[] {
-  const children = new Map<string, JobRow[]>();
-  let start: JobRow | undefined;
-  for (const row of rows) {
-    if (row.id === id) start = row;
-    if (row.parent_id === null) continue;
-    const siblings = children.get(row.parent_id);
-    if (siblings) siblings.push(row);
-    else children.set(row.parent_id, [row]);
-  }
-  if (!start) return [];
-
-  const ordered: JobRow[] = [];
-  const seen = new Set<string>();
-  const stack = [start];
-  for (let row = stack.pop(); row; row = stack.pop()) {
-    // A broken parent link could form a cycle; never loop on one.
-    if (seen.has(row.id)) continue;
-    seen.add(row.id);
-    ordered.push(row);
-    const below = children.get(row.id) ?? [];
-    for (let i = below.length - 1; i >= 0; i--) stack.push(below[i] as JobRow);
-  }
-  return ordered;
-}
-
 function toObject(row: ObjectRow): RootObject {
   return {
     guid: row.guid,
@@ -474,25 +415,6 @@ function toObject(row: ObjectRow): RootObject {
     data: JSON.parse(row.data) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-  };
-}
-
-function toJob(row: JobRow): JobRecord {
-  return {
-    id: row.id,
-    parentId: row.parent_id,
-    rootId: row.root_id,
-    action: row.action,
-    target: row.target,
-    params: JSON.parse(row.params) as Record<string, unknown>,
-    status: row.status as JobStatus,
-    // NULL means no result at all; a JSON null result is the text 'null'.
-    result: row.result === null ? undefined : JSON.parse(row.result),
-    error: row.error === null ? null : (JSON.parse(row.error) as ErrorInfo),
-    maxDurationMs: row.max_duration_ms,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
   };
 }
 

@@ -38,6 +38,13 @@ export interface JobRecord {
   result: unknown;
   error: ErrorInfo | null;
   maxDurationMs: number | null;
+  /**
+   * A caller's key for this submission: a second submission with the
+   * same key gets this job instead of a new one. Unique across jobs.
+   */
+  idempotencyKey: string | null;
+  /** The engine process that runs or ran the job. */
+  owner: string | null;
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
@@ -72,7 +79,11 @@ export type Write =
   | { kind: 'job.put'; job: JobRecord }
   | { kind: 'log.append'; entries: JobLogEntry[] };
 
-/** What one write in a batch came to; a failed write fails only itself. */
+/**
+ * What one write in a batch came to; a failed write fails only itself.
+ * A `job.put` whose idempotency key belongs to another job fails with
+ * DUPLICATE, and its error details carry that job's `jobId`.
+ */
 export type WriteOutcome =
   { ok: true; object?: RootObject } | { ok: false; error: ErrorInfo };
 
@@ -85,6 +96,7 @@ export interface ObjectQuery {
 
 export interface JobQuery {
   status?: JobStatus;
+  owner?: string;
   action?: string;
   parentId?: string | null;
   /** Newest first; pass the last id of a page for the next. */
@@ -107,6 +119,7 @@ export interface Store {
   getObject(guid: string): Promise<RootObject | null>;
   findObjects(query?: ObjectQuery): Promise<RootObject[]>;
   getJob(id: string): Promise<JobRecord | null>;
+  getJobByKey(idempotencyKey: string): Promise<JobRecord | null>;
   listJobs(query?: JobQuery): Promise<JobRecord[]>;
   /** A job and every job below it, parents before children. */
   jobTree(id: string): Promise<JobRecord[]>;

@@ -9,6 +9,7 @@ import { JOB_STATUSES, type JobLogEntry, type JobRecord } from './types.js';
 
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 const STATUSES = new Set<string>(JOB_STATUSES);
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
 export function checkJob(job: JobRecord): void {
   if (!isPlainObject(job)) throw badWrite('job must be an object');
@@ -18,6 +19,8 @@ export function checkJob(job: JobRecord): void {
   checkString(job.action, `${what} action`);
   checkOptionalString(job.parentId, `${what} parentId`);
   checkOptionalString(job.target, `${what} target`);
+  checkOptionalString(job.owner, `${what} owner`);
+  checkIdempotencyKey(job.idempotencyKey, what);
   if (!isKnownStatus(job.status)) {
     throw badWrite(`${what} has unknown status ${String(job.status)}`);
   }
@@ -31,6 +34,17 @@ export function checkJob(job: JobRecord): void {
   checkOptionalNumber(job.maxDurationMs, `${what} maxDurationMs`);
   checkOptionalNumber(job.startedAt, `${what} startedAt`);
   checkOptionalNumber(job.endedAt, `${what} endedAt`);
+}
+
+function checkIdempotencyKey(key: unknown, what: string): void {
+  if (key === null) return;
+  checkString(key, `${what} idempotencyKey`);
+  if ((key as string).length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw badWrite(
+      `${what} idempotencyKey is longer than ` +
+        `${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+    );
+  }
 }
 
 /** Checks one log entry and returns its data as JSON, or null if absent. */

@@ -17,6 +17,8 @@ export class JobLogWriter implements JobLog {
     private readonly writer: DrpWriterClient,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Told of each line once it is durable. */
+    private readonly onStored?: (entry: JobLogEntry) => void,
   ) {}
 
   debug(message: string, data?: unknown): void {
@@ -50,6 +52,7 @@ export class JobLogWriter implements JobLog {
       .write({ kind: 'log.append', entries: [entry] })
       .then((outcome) => {
         if (!outcome.ok) this.#lost(entry, outcome.error);
+        else this.onStored?.(entry);
       })
       .catch((err: unknown) => this.#lost(entry, err));
   }

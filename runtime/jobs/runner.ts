@@ -4,7 +4,12 @@ import type { JobOutput, JobWork } from '../../actors/job.js';
 import { jobMachine } from '../../actors/job.js';
 import type { Clock } from '../clock.js';
 import type { DrpWriterClient } from '../drp/writer-client.js';
-import { isFinished, type JobRecord, type Store } from '../drp/types.js';
+import {
+  isFinished,
+  type JobLogEntry,
+  type JobRecord,
+  type Store,
+} from '../drp/types.js';
 import { toErrorInfo, WfeError, type ErrorInfo } from '../errors.js';
 import type { IdGenerator } from '../ids.js';
 import type { Logger } from '../log.js';
@@ -33,12 +38,21 @@ interface Entry extends LiveJob {
   actor: Actor<typeof jobMachine> | null;
 }
 
+/** Told of every change once it is durable, in the order of each job. */
+export interface JobEvents {
+  status(record: JobRecord): void;
+  log(entry: JobLogEntry): void;
+}
+
 export interface JobRunnerDeps {
   store: Store;
   writer: DrpWriterClient;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** This engine process, recorded on each job it runs. */
+  owner: string;
+  events?: JobEvents;
 }
 
 /**
@@ -84,6 +98,8 @@ export class JobRunner {
       result: null,
       error: null,
       maxDurationMs: submission.maxDurationMs,
+      idempotencyKey: submission.idempotencyKey,
+      owner: this.#deps.owner,
       createdAt: this.#deps.clock.now(),
       startedAt: null,
       endedAt: null,
@@ -133,6 +149,10 @@ export class JobRunner {
     }
   }
 
+  isLive(id: string): boolean {
+    return this.#live.has(id);
+  }
+
   /** Ids of the running jobs, oldest first. */
   liveIds(): string[] {
     return [...this.#live.keys()];
@@ -147,6 +167,7 @@ export class JobRunner {
         this.#deps.writer,
         this.#deps.clock,
         this.#deps.logger,
+        this.#deps.events?.log,
       ),
       signal: controller.signal,
       controller,
@@ -261,14 +282,17 @@ export class JobRunner {
    * cannot slip into a batch that is already queued.
    */
   async #persist(record: JobRecord, mustSucceed: boolean): Promise<void> {
-    const write = { kind: 'job.put' as const, job: { ...record } };
+    const job = { ...record };
+    const write = { kind: 'job.put' as const, job };
     if (mustSucceed) {
       await this.#deps.writer.writeOrThrow(write);
+      this.#deps.events?.status(job);
       return;
     }
 
     try {
       await this.#deps.writer.writeOrThrow(write);
+      this.#deps.events?.status(job);
     } catch (err) {
       this.#deps.logger.error(
         { jobId: record.id, status: record.status, err: toErrorInfo(err) },

@@ -6,6 +6,7 @@ export interface Submission {
   params?: unknown;
   target?: unknown;
   maxDurationMs?: unknown;
+  idempotencyKey?: unknown;
 }
 
 export interface ValidSubmission {
@@ -13,7 +14,11 @@ export interface ValidSubmission {
   params: Record<string, unknown>;
   target: string | null;
   maxDurationMs: number | null;
+  idempotencyKey: string | null;
 }
+
+/** Longest idempotency key accepted; the stores index it. */
+export const MAX_IDEMPOTENCY_KEY = 256;
 
 /** Checks a submission's shape; an error names the field and the problem. */
 export function validateSubmission(input: unknown): ValidSubmission {
@@ -21,7 +26,8 @@ export function validateSubmission(input: unknown): ValidSubmission {
     throw bad('submission', `must be an object, got ${describe(input)}`);
   }
 
-  const { action, params, target, maxDurationMs } = input as Submission;
+  const { action, params, target, maxDurationMs, idempotencyKey } =
+    input as Submission;
 
   if (typeof action !== 'string' || action.length === 0) {
     throw bad('action', `must be a non-empty string, got ${describe(action)}`);
@@ -52,11 +58,26 @@ export function validateSubmission(input: unknown): ValidSubmission {
     );
   }
 
+  const validKey =
+    idempotencyKey === undefined ||
+    idempotencyKey === null ||
+    (typeof idempotencyKey === 'string' &&
+      idempotencyKey.length > 0 &&
+      idempotencyKey.length <= MAX_IDEMPOTENCY_KEY);
+  if (!validKey) {
+    throw bad(
+      'idempotencyKey',
+      `must be a string of 1 to ${MAX_IDEMPOTENCY_KEY} characters, ` +
+        `got ${describe(idempotencyKey)}`,
+    );
+  }
+
   return {
     action,
     params: (params as Record<string, unknown> | undefined) ?? {},
     target: (target as string | null | undefined) ?? null,
     maxDurationMs: (maxDurationMs as number | null | undefined) ?? null,
+    idempotencyKey: (idempotencyKey as string | null | undefined) ?? null,
   };
 }
 

@@ -12,6 +12,8 @@ import { DrpWriterClient } from '../../runtime/drp/writer-client.js';
 import { silentLogger } from '../../runtime/log.js';
 import { Mailbox } from '../../runtime/mailbox.js';
 import { check, ratePerSec } from './stats.js';
+import { LocalBus } from '../../runtime/bus/local.js';
+import { serveWriter } from '../../runtime/drp/writer-service.js';
 
 export interface WriterBatchingResult {
   batchedPerSec: number;
@@ -41,6 +43,8 @@ function jobPut(prefix: string, i: number): Write {
     result: 1,
     error: null,
     maxDurationMs: null,
+    idempotencyKey: null,
+    owner: null,
     createdAt: now,
     startedAt: now,
     endedAt: now,
@@ -58,7 +62,7 @@ async function batched(store: Store, writes: number): Promise<number> {
   const writer = createActor(drpWriterMachine, {
     input: { store, mailbox, logger: silentLogger(), maxBatch: 512 },
   }).start();
-  const client = new DrpWriterClient(mailbox);
+  const client = writerClientFor(mailbox);
 
   let ok = 0;
   const rate = await ratePerSec(writes, async () => {
@@ -116,4 +120,11 @@ export async function writerBatching(options: {
   } finally {
     await Promise.all([batchedStore.close(), unbatchedStore.close()]);
   }
+}
+
+/** A client reaching the writer's mailbox the way the engine's do. */
+function writerClientFor(mailbox: Mailbox<WriteRequest>): DrpWriterClient {
+  const bus = new LocalBus({ logger: silentLogger() });
+  serveWriter(bus, mailbox);
+  return new DrpWriterClient(bus);
 }

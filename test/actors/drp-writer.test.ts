@@ -11,6 +11,8 @@ import { DrpWriterClient } from '../../runtime/drp/writer-client.js';
 import { WfeError } from '../../runtime/errors.js';
 import { silentLogger } from '../../runtime/log.js';
 import { Mailbox } from '../../runtime/mailbox.js';
+import { LocalBus } from '../../runtime/bus/local.js';
+import { serveWriter } from '../../runtime/drp/writer-service.js';
 
 function startWriter(store: Store, maxBatch = 100) {
   const mailbox = new Mailbox<WriteRequest>({
@@ -30,7 +32,7 @@ function startWriter(store: Store, maxBatch = 100) {
   const actor = createActor(drpWriterMachine, {
     input: { store: counting, mailbox, logger: silentLogger(), maxBatch },
   }).start();
-  return { actor, client: new DrpWriterClient(mailbox), batches };
+  return { actor, client: writerClientFor(mailbox), batches };
 }
 
 const save = (guid: string, version = 0): Write => ({
@@ -101,3 +103,10 @@ t.test(
     await store.close();
   },
 );
+
+/** A client reaching the writer's mailbox the way the engine's do. */
+function writerClientFor(mailbox: Mailbox<WriteRequest>): DrpWriterClient {
+  const bus = new LocalBus({ logger: silentLogger() });
+  serveWriter(bus, mailbox);
+  return new DrpWriterClient(bus);
+}

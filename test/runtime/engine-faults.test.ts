@@ -191,7 +191,7 @@ t.test('engine - a tasklet file with a syntax error is reported', async (t) => {
     [`${RO}/good/run/main.ts`]: 'export const main = (): number => 2;',
   });
 
-  const [error] = engine.registry.errors();
+  const [error] = engine.registry!.errors();
 
   t.match(error, {
     code: 'TASKLET_INVALID',
@@ -218,6 +218,8 @@ t.test('engine - jobs left running by a dead process are marked', async (t) => {
     result: null,
     error: null,
     maxDurationMs: null,
+    idempotencyKey: null,
+    owner: null,
     createdAt: 1,
     startedAt: 2,
     endedAt: null,
@@ -248,6 +250,7 @@ t.test('engine - a writer that keeps crashing fails the engine', async (t) => {
     getObject: (guid) => store.getObject(guid),
     findObjects: (query) => store.findObjects(query),
     getJob: (id) => store.getJob(id),
+    getJobByKey: (key) => store.getJobByKey(key),
     listJobs: (query) => store.listJobs(query),
     jobTree: (id) => store.jobTree(id),
     jobLogs: (id, query) => store.jobLogs(id, query),
@@ -288,6 +291,7 @@ t.test('engine - a failed engine still stops with jobs running', async (t) => {
     getObject: (guid) => store.getObject(guid),
     findObjects: (query) => store.findObjects(query),
     getJob: (id) => store.getJob(id),
+    getJobByKey: (key) => store.getJobByKey(key),
     listJobs: (query) => store.listJobs(query),
     jobTree: (id) => store.jobTree(id),
     jobLogs: (id, query) => store.jobLogs(id, query),

@@ -1,12 +1,21 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { SQLITE_SCHEMA_VERSION } from '../../../runtime/drp/sqlite-schema.js';
+import {
+  SQLITE_SCHEMA_VERSION,
+  migrate,
+} from '../../../runtime/drp/sqlite-schema.js';
 import { openSqliteStore } from '../../../runtime/drp/sqlite-store.js';
 import type { JobRecord, Write } from '../../../runtime/drp/types.js';
 import { storeContract } from './store-contract.js';
 
 const T = 1_700_000_000_000;
+
+interface IndexInfo {
+  name: string;
+  unique: number;
+  partial: number;
+}
 
 const machine = (guid: string, n: number): Write => ({
   kind: 'object.save',
@@ -28,6 +37,8 @@ const job: JobRecord = {
   result: undefined,
   error: null,
   maxDurationMs: null,
+  idempotencyKey: 'k-1',
+  owner: 'engine-1',
   createdAt: T,
   startedAt: null,
   endedAt: null,
@@ -98,6 +109,73 @@ t.test(
     ]);
   },
 );
+
+t.test('sqlite store - a version 1 database is migrated', async (t) => {
+  const path = join(t.testdir(), 'drp.db');
+  const raw = new Database(path);
+  migrate(raw, 1);
+  raw
+    .prepare(
+      `INSERT INTO jobs (id, root_id, action, status, params, created_at)
+       VALUES ('old-1', 'old-1', 'machine.start', 'done', '{}', ?)`,
+    )
+    .run(T);
+  raw.close();
+
+  const store = openSqliteStore({ path });
+  t.teardown(() => store.close());
+
+  t.match(await store.getJob('old-1'), {
+    id: 'old-1',
+    status: 'done',
+    idempotencyKey: null,
+    owner: null,
+  });
+  t.strictSame(await store.commit([{ kind: 'job.put', job }]), [{ ok: true }]);
+  t.strictSame(await store.getJobByKey('k-1'), job);
+  t.strictSame(
+    (await store.listJobs({ owner: 'engine-1' })).map((j) => j.id),
+    ['j-1'],
+  );
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  t.equal(check.pragma('user_version', { simple: true }), 2);
+  const indexes = check.pragma('index_list(jobs)') as IndexInfo[];
+  const byName = (name: string) => indexes.find((i) => i.name === name);
+  t.match(byName('jobs_idempotency_key'), { unique: 1, partial: 1 });
+  t.ok(byName('jobs_owner_status_id'), 'jobs are indexed by owner');
+});
+
+t.test(
+  'sqlite store - the unique key index backs the DUPLICATE check',
+  async (t) => {
+    const path = join(t.testdir(), 'drp.db');
+    await openSqliteStore({ path }).close();
+    const raw = new Database(path);
+    t.teardown(() => raw.close());
+    const insert = raw.prepare(
+      `INSERT INTO jobs (id, root_id, action, status, params, created_at,
+       idempotency_key) VALUES (?, ?, 'a', 'done', '{}', 1, ?)`,
+    );
+
+    insert.run('j-1', 'j-1', 'k-1');
+    insert.run('j-2', 'j-2', null);
+    insert.run('j-3', 'j-3', null);
+
+    t.throws(() => insert.run('j-4', 'j-4', 'k-1'), {
+      code: 'SQLITE_CONSTRAINT_UNIQUE',
+    });
+  },
+);
+
+t.test('sqlite store - getJobByKey of a non-string is BAD_QUERY', async (t) => {
+  const store = openSqliteStore({ path: ':memory:' });
+  t.teardown(() => store.close());
+
+  await t.rejects(store.getJobByKey(7 as unknown as string), {
+    code: 'BAD_QUERY',
+  });
+});
 
 t.test('sqlite store - a newer schema refuses to open', async (t) => {
   const path = join(t.testdir(), 'drp.db');
@@ -181,7 +259,13 @@ t.test('sqlite store - jobTree stops at a broken parent cycle', async (t) => {
   const store = openSqliteStore({ path: ':memory:' });
   t.teardown(() => store.close());
   const a = { ...job, id: 'a', parentId: 'b', rootId: 'r' };
-  const b = { ...job, id: 'b', parentId: 'a', rootId: 'r' };
+  const b = {
+    ...job,
+    id: 'b',
+    idempotencyKey: null,
+    parentId: 'a',
+    rootId: 'r',
+  };
   await store.commit([
     { kind: 'job.put', job: a },
     { kind: 'job.put', job: b },

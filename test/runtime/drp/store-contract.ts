@@ -314,6 +314,8 @@ export function storeContract(
         cause: { code: 'TIMEOUT', message: 'no answer', retryable: true },
       },
       maxDurationMs: 60_000,
+      idempotencyKey: 'submit-7f3a',
+      owner: 'engine-1',
       startedAt: T + 1,
       endedAt: T + 2,
     });
@@ -340,6 +342,8 @@ export function storeContract(
     t.equal(readBare?.target, null);
     t.equal(readBare?.error, null);
     t.equal(readBare?.maxDurationMs, null);
+    t.equal(readBare?.idempotencyKey, null);
+    t.equal(readBare?.owner, null);
     t.equal(readBare?.startedAt, null);
     t.equal(readBare?.endedAt, null);
     t.equal((await store.getJob('j-2'))?.result, null);
@@ -478,6 +482,138 @@ export function storeContract(
     assertParentsFirst(t, middle);
     t.strictSame(await store.jobTree('t-0'), [tree[4]]);
     t.strictSame(await store.jobTree('nope'), []);
+  });
+
+  t.test('jobs - an idempotency key finds its job', async (t) => {
+    const store = await open(t);
+    const keyed = job('j-1', { idempotencyKey: 'k-1' });
+    const longest = job('j-2', { idempotencyKey: 'é'.repeat(256) });
+    await commitOk(store, [keyed, longest, job('j-3')].map(putJob));
+
+    t.strictSame(await store.getJobByKey('k-1'), keyed);
+    t.strictSame(await store.getJobByKey('é'.repeat(256)), longest);
+    t.equal(await store.getJobByKey('k-2'), null);
+    t.equal(await store.getJobByKey(''), null, 'no key is not a key');
+    t.equal((await store.getJob('j-3'))?.idempotencyKey, null);
+  });
+
+  t.test('jobs - a key taken by another job is DUPLICATE', async (t) => {
+    const store = await open(t);
+    const first = job('j-1', { idempotencyKey: 'k-1' });
+    await commitOk(store, [putJob(first)]);
+
+    const [outcome] = await store.commit([
+      putJob(job('j-2', { idempotencyKey: 'k-1' })),
+    ]);
+
+    const error = failure(t, outcome, 'DUPLICATE');
+    t.strictSame(error?.details, { jobId: 'j-1', idempotencyKey: 'k-1' });
+    t.match(error?.message, 'k-1');
+    t.match(error?.message, 'j-1');
+    t.equal(error?.retryable, false);
+    t.equal(await store.getJob('j-2'), null);
+    t.strictSame(await store.getJobByKey('k-1'), first);
+  });
+
+  t.test(
+    'jobs - a duplicate key in one batch fails only that write',
+    async (t) => {
+      const store = await open(t);
+
+      const outcomes = await store.commit([
+        putJob(job('j-1', { idempotencyKey: 'k-1' })),
+        save('m-1', 'machine', { n: 1 }, 0, T),
+        putJob(job('j-2', { idempotencyKey: 'k-1' })),
+        putJob(job('j-3', { idempotencyKey: 'k-3' })),
+        { kind: 'log.append', entries: [log('j-1', 1)] },
+      ]);
+
+      t.strictSame(outcomes[0], { ok: true });
+      t.match(outcomes[1], { ok: true, object: { guid: 'm-1' } });
+      t.strictSame(failure(t, outcomes[2], 'DUPLICATE')?.details, {
+        jobId: 'j-1',
+        idempotencyKey: 'k-1',
+      });
+      t.strictSame(outcomes[3], { ok: true });
+      t.strictSame(outcomes[4], { ok: true });
+      t.equal(await store.getJob('j-2'), null);
+      t.equal((await store.getJobByKey('k-1'))?.id, 'j-1');
+      t.equal((await store.getJobByKey('k-3'))?.id, 'j-3');
+      t.match(await store.getObject('m-1'), { version: 1 });
+      t.equal((await store.jobLogs('j-1')).length, 1);
+    },
+  );
+
+  t.test('jobs - a job is put again with its own key', async (t) => {
+    const store = await open(t);
+    await commitOk(store, [putJob(job('j-1', { idempotencyKey: 'k-1' }))]);
+    const running = job('j-1', {
+      idempotencyKey: 'k-1',
+      status: 'running',
+      startedAt: T + 1,
+    });
+    const done = { ...running, status: 'done' as const, endedAt: T + 2 };
+
+    const outcomes = await store.commit([putJob(running), putJob(done)]);
+
+    t.strictSame(outcomes, [{ ok: true }, { ok: true }]);
+    t.strictSame(await store.getJobByKey('k-1'), done);
+  });
+
+  t.test('jobs - a key freed by its job can be taken', async (t) => {
+    const store = await open(t);
+    await commitOk(store, [putJob(job('j-1', { idempotencyKey: 'k-1' }))]);
+
+    const outcomes = await store.commit([
+      putJob(job('j-1', { idempotencyKey: 'k-other' })),
+      putJob(job('j-2', { idempotencyKey: 'k-1' })),
+    ]);
+
+    t.strictSame(outcomes, [{ ok: true }, { ok: true }]);
+    t.equal((await store.getJobByKey('k-1'))?.id, 'j-2');
+    t.equal((await store.getJobByKey('k-other'))?.id, 'j-1');
+  });
+
+  t.test('jobs - many jobs may have no key', async (t) => {
+    const store = await open(t);
+
+    const outcomes = await store.commit([
+      putJob(job('j-1')),
+      putJob(job('j-2')),
+    ]);
+
+    t.strictSame(outcomes, [{ ok: true }, { ok: true }]);
+    t.equal((await store.listJobs()).length, 2);
+  });
+
+  t.test('jobs - listJobs filters by owner', async (t) => {
+    const store = await open(t);
+    await commitOk(
+      store,
+      [
+        job('j-1', { owner: 'engine-a', status: 'running' }),
+        job('j-2', { owner: 'engine-b', status: 'running' }),
+        job('j-3', { owner: 'engine-a', status: 'done' }),
+        job('j-4', { owner: 'engine-a', status: 'running' }),
+        job('j-5', { status: 'running' }),
+      ].map(putJob),
+    );
+    const ids = async (query: Parameters<Store['listJobs']>[0]) =>
+      (await store.listJobs(query)).map((record) => record.id);
+
+    t.strictSame(await ids({ owner: 'engine-a' }), ['j-4', 'j-3', 'j-1']);
+    t.strictSame(await ids({ owner: 'engine-a', status: 'running' }), [
+      'j-4',
+      'j-1',
+    ]);
+    t.strictSame(await ids({ owner: 'engine-b' }), ['j-2']);
+    t.strictSame(await ids({ owner: 'engine-c' }), []);
+    t.strictSame(await ids({ owner: 'engine-a', beforeId: 'j-4' }), [
+      'j-3',
+      'j-1',
+    ]);
+    t.equal((await store.getJob('j-2'))?.owner, 'engine-b');
+    t.equal((await store.getJob('j-5'))?.owner, null);
   });
 
   t.test('logs - entries read back in seq order', async (t) => {
@@ -636,6 +772,15 @@ export function storeContract(
       { kind: 'job.put', job: { ...job('j-1'), parentId: 3 } },
       { kind: 'job.put', job: { ...job('j-1'), startedAt: 'now' } },
       { kind: 'job.put', job: { ...job('j-1'), result: () => 1 } },
+      { kind: 'job.put', job: { ...job('j-1'), idempotencyKey: '' } },
+      { kind: 'job.put', job: { ...job('j-1'), idempotencyKey: 42 } },
+      {
+        kind: 'job.put',
+        job: { ...job('j-1'), idempotencyKey: 'k'.repeat(257) },
+      },
+      { kind: 'job.put', job: { ...job('j-1'), idempotencyKey: undefined } },
+      { kind: 'job.put', job: { ...job('j-1'), owner: 7 } },
+      { kind: 'job.put', job: { ...job('j-1'), owner: undefined } },
       { kind: 'log.append', entries: 'not a list' },
       { kind: 'log.append', entries: [null] },
       { kind: 'log.append', entries: [{ ...log('j-1', 1), seq: 0 }] },
@@ -672,6 +817,7 @@ export function storeContract(
     await t.rejects(store.getObject('m-1'), closed);
     await t.rejects(store.findObjects(), closed);
     await t.rejects(store.getJob('j-1'), closed);
+    await t.rejects(store.getJobByKey('k-1'), closed);
     await t.rejects(store.listJobs(), closed);
     await t.rejects(store.jobTree('j-1'), closed);
     await t.rejects(store.jobLogs('j-1'), closed);
@@ -706,6 +852,8 @@ function job(id: string, fields: Partial<JobRecord> = {}): JobRecord {
     result: undefined,
     error: null,
     maxDurationMs: null,
+    idempotencyKey: null,
+    owner: null,
     createdAt: T,
     startedAt: null,
     endedAt: null,
