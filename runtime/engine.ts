@@ -127,7 +127,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     if (!runsWriter) store = busStore(bus);
     else if (options.store) store = options.store;
     else {
-      lock = acquireDataLock(dataDir);
+      lock = acquireDataLock(dataDir, owner);
       cleanup.push(() => lock?.release());
       if (lock.tookOverFrom !== undefined) {
         logger.warn(
@@ -152,6 +152,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           times,
           shared: nc !== null,
           selfOwner: runsWorker ? owner : null,
+          deadOwner: lock?.previousOwner ?? null,
           onReaped: events.status,
         })
       : null;

@@ -3,6 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/ensure-built.sh
+sh scripts/services/install.sh
 
 npx tsc --noEmit -p tsconfig.json
 npx eslint .

@@ -12,6 +12,8 @@ export interface DataLock {
   readonly path: string;
   /** Set when a stale lock of this (dead) process id was taken over. */
   readonly tookOverFrom?: number;
+  /** The engine process id (owner) of that stale lock, when it named one. */
+  readonly previousOwner?: string;
   /** Removes the lock file if it is still ours; safe to call twice. */
   release(): void;
 }
@@ -20,6 +22,8 @@ interface LockHolder {
   pid: number;
   hostname: string;
   startedAt: number;
+  /** The engine process's owner id, as recorded on its jobs. */
+  owner?: string;
 }
 
 export const DATA_LOCK_FILE = 'wfe.lock';
@@ -30,15 +34,17 @@ export const DATA_LOCK_FILE = 'wfe.lock';
  * cannot be read, is taken over; a live holder makes it throw
  * DATA_DIR_LOCKED.
  */
-export function acquireDataLock(dir: string): DataLock {
+export function acquireDataLock(dir: string, owner?: string): DataLock {
   const path = join(dir, DATA_LOCK_FILE);
   const mine: LockHolder = {
     pid: process.pid,
     hostname: hostname(),
     startedAt: Date.now(),
+    owner,
   };
   const text = JSON.stringify(mine);
   let tookOverFrom: number | undefined;
+  let previousOwner: string | undefined;
 
   try {
     mkdirSync(dir, { recursive: true });
@@ -50,7 +56,7 @@ export function acquireDataLock(dir: string): DataLock {
   // that race to another engine ends in DATA_DIR_LOCKED, as it should.
   for (let round = 0; round < 2; round++) {
     if (createExclusive(path, text, dir)) {
-      return ownLock(path, text, tookOverFrom);
+      return ownLock(path, text, tookOverFrom, previousOwner);
     }
 
     const found = readLock(path);
@@ -58,6 +64,8 @@ export function acquireDataLock(dir: string): DataLock {
     if (holder && isHeld(holder)) throw lockedError(dir, path, holder);
 
     tookOverFrom = holder?.pid;
+    previousOwner =
+      typeof holder?.owner === 'string' ? holder.owner : undefined;
     removeIfUnchanged(path, found);
   }
   throw lockError(`cannot lock data folder ${dir}`, dir);
@@ -78,11 +86,13 @@ function ownLock(
   path: string,
   text: string,
   tookOverFrom: number | undefined,
+  previousOwner: string | undefined,
 ): DataLock {
   const release = () => removeIfUnchanged(path, text);
-  return tookOverFrom === undefined
-    ? { path, release }
-    : { path, tookOverFrom, release };
+  if (tookOverFrom === undefined) return { path, release };
+  return previousOwner === undefined
+    ? { path, tookOverFrom, release }
+    : { path, tookOverFrom, previousOwner, release };
 }
 
 /** The lock file's text, or undefined if there is none (or no access). */

@@ -15,6 +15,11 @@ export interface ReaperOptions {
   /** The runner of this process, alive as long as the reaper is. */
   selfOwner: string | null;
   /**
+   * The process that held this data folder before and is known to have
+   * ended, so that its jobs need not wait out the heartbeat timeout.
+   */
+  deadOwner: string | null;
+  /**
    * True when runners may live in other processes. Without it, every
    * owner but `selfOwner` is a process that has ended.
    */
@@ -117,7 +122,7 @@ export class Reaper {
   #isDead(owner: string | null): boolean {
     const { selfOwner, shared, times, clock } = this.#options;
     if (owner !== null && owner === selfOwner) return false;
-    if (!shared) return true;
+    if (!shared || owner === this.#options.deadOwner) return true;
 
     // An owner not heard of yet may be alive and about to speak.
     const lastSeen =

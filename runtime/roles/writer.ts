@@ -25,6 +25,7 @@ export interface WriterRoleOptions {
   /** Whether other processes reach this writer over NATS. */
   shared: boolean;
   selfOwner: string | null;
+  deadOwner: string | null;
   onReaped?(job: JobRecord): void;
 }
 
@@ -57,6 +58,7 @@ export class WriterRole {
       logger: options.logger,
       times: options.times,
       selfOwner: options.selfOwner,
+      deadOwner: options.deadOwner,
       shared: options.shared,
       onReaped: options.onReaped,
     });
