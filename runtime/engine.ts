@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import type { NatsConnection } from 'nats';
@@ -8,6 +9,7 @@ import {
   type ChildSpec,
   type RestartIntensity,
 } from '../actors/supervisor.js';
+import { serveAgents } from './agent/controller.js';
 import { connectNats, type NatsOptions } from './bus/connect.js';
 import { HybridBus } from './bus/hybrid.js';
 import { LocalBus } from './bus/local.js';
@@ -107,6 +109,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const times = { ...DEFAULT_LIVENESS, ...options.liveness };
   const runsWriter = role === 'all' || role === 'writer';
   const runsWorker = role === 'all' || role === 'worker';
+  const runsController = role === 'all' || role === 'controller';
   const cleanup: Array<() => unknown> = [];
 
   checkRole(role, options);
@@ -163,6 +166,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     cleanup.push(() => root.stop());
     if (writerRole) await writerRole.reaper.start();
 
+    const agents = runsController
+      ? serveAgents(bus, { logger, tmpDir: tmpdir() })
+      : null;
+    if (agents) cleanup.push(() => agents.close());
+
     const worker = runsWorker
       ? await WorkerRole.start({
           owner,
@@ -208,6 +216,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       failed: root.failed,
       worker,
       writerRole,
+      agents,
       services,
       stopHeartbeat,
       lock,
@@ -302,6 +311,7 @@ interface Parts {
   failed: Promise<never>;
   worker: WorkerRole | null;
   writerRole: WriterRole | null;
+  agents: { close(): Promise<void> } | null;
   services: NatsServices | null;
   stopHeartbeat(): void;
   lock: DataLock | null;
@@ -363,6 +373,7 @@ function assemble(parts: Parts): Engine {
     if (worker) await worker.drain(graceMs);
     parts.stopHeartbeat();
     await worker?.close();
+    await parts.agents?.close();
 
     // The writer is FIFO: once this empty write is answered, everything
     // sent before it is durable.

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-import { localAgents } from '../agent/local-agent.js';
+import { busAgents } from '../agent/agents-access.js';
 import type { Bus, BusSubscription } from '../bus/types.js';
 import type { Clock } from '../clock.js';
 import { isFinished, type JobRecord, type Store } from '../drp/types.js';
@@ -209,7 +209,13 @@ export class WorkerRole {
     const { runner } = this;
     if (role === 'actor') {
       return {
-        agents: localAgents({ runner, job, taskletFile: tasklet.file }),
+        agents: busAgents({
+          bus: this.#options.bus,
+          runner,
+          job,
+          taskletFile: tasklet.file,
+          logger: this.#options.logger,
+        }),
       };
     }
 
