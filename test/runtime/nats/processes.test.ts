@@ -21,6 +21,10 @@ const TASKLETS = {
       return ctx.params.n;
     }
   `,
+  'actor/shell/where/main.mjs': `
+    export const main = (ctx) => ctx.agents.run('local', 'where.sh');
+  `,
+  'actor/shell/where/where.sh': 'echo "ran under $PPID"\n',
 };
 
 const encoder = new TextEncoder();
@@ -228,6 +232,16 @@ t.test('nats processes - writer, controller and two workers', async (t) => {
   );
   const jobs = await allJobs(nc);
   t.equal(jobs.length, total, 'one job per submission');
+
+  const where = await request(nc, 'wfe.submit', {
+    action: 'shell.where',
+    wait: true,
+  });
+  t.equal(
+    where.result?.stdout,
+    `ran under ${controller.child.pid}\n`,
+    'the rscript ran in the controller process',
+  );
 
   const ran = runsByJob(runs);
   t.equal(ran.size, total, 'every job ran');
