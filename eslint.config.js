@@ -19,4 +19,13 @@ export default tseslint.config(
     files: ['runtime/cli/**', 'scripts/**', 'bin/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    files: ['examples/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // Tests read answers off the wire as parsed JSON of any shape.
+    files: ['test/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
 );

@@ -62,7 +62,7 @@ async function allJobs(nc: NatsConnection): Promise<any[]> {
 
 function runsByJob(file: string): Map<string, string[]> {
   const runs = new Map<string, string[]>();
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
