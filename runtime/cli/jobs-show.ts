@@ -1,29 +1,52 @@
 import type { JobLogEntry, JobRecord, Store } from '../drp/types.js';
 import { WfeError } from '../errors.js';
-import { expectPositionals, parseFlags } from './args.js';
+import { expectPositionals, parseFlags, UsageError } from './args.js';
 import { openExistingStore, type CliIo } from './io.js';
+import { followJob } from './jobs-follow.js';
+import { jobViewOverNats } from './jobs-nats.js';
+import { natsFlagHelp, readerNatsOptions, withNatsBus } from './nats.js';
 
 const HELP = `Usage: wfe jobs show <id> [flags]
 
 Prints one job: its fields, params, result or error, the tree of jobs it
-started, and the log lines of each job in that tree.
+started, and the log lines of each job in that tree. Reads the store in
+--data, or asks the engines on NATS with --nats (or WFE_NATS_URL).
+
+With --follow (needs NATS), then prints each change of status and each
+log line of the job and of the jobs it starts, one per line, until the
+job ends: exits 0 when it is done, 1 when it failed or was cancelled, 130
+when stopped with Ctrl-C before that.
 
 Flags:
   --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe)
+  ${natsFlagHelp(17)}
+  --follow         keep printing what happens until the job ends
   --json           one JSON document: { job, tree, logs }
   -h, --help       show this help
 
-Example:
+Examples:
   wfe jobs show 0mx7km5rp0000ace8be7f0f
+  wfe jobs show 0mx7km5rp0000ace8be7f0f --follow --nats nats://127.0.0.1:4222
 `;
 
 const FLAGS = {
   data: { type: 'string' },
+  nats: { type: 'string' },
+  follow: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const LOG_PAGE = 1000;
+
+/** A job as `jobs show` prints it. */
+export interface JobView {
+  job: JobRecord;
+  /** The job and every job below it, parents before children. */
+  tree: JobRecord[];
+  /** Log lines by job id, for each job of the tree. */
+  logs: Map<string, JobLogEntry[]>;
+}
 
 /** `wfe jobs show <id>`. */
 export async function showJob(argv: string[], io: CliIo): Promise<number> {
@@ -34,39 +57,68 @@ export async function showJob(argv: string[], io: CliIo): Promise<number> {
   }
 
   const [id] = expectPositionals('jobs show', positionals, ['id']);
-  const store = openExistingStore(io, values.data);
+  const nats = readerNatsOptions('jobs show', io, values);
+  if (values.follow) {
+    if (values.json) {
+      throw new UsageError('jobs show', '--follow prints lines, not --json');
+    }
+    if (!nats) {
+      throw new UsageError(
+        'jobs show',
+        '--follow needs the engines: give --nats URL or set WFE_NATS_URL',
+      );
+    }
+    return withNatsBus(io, nats, (bus) => followJob(bus, id!, io));
+  }
+
+  const view = nats
+    ? await withNatsBus(io, nats, (bus) => jobViewOverNats(bus, id!))
+    : await localJobView(io, values.data, id!);
+  io.stdout(values.json ? jobJson(view) : describeJob(view));
+  return 0;
+}
+
+async function localJobView(
+  io: CliIo,
+  dataFlag: string | undefined,
+  id: string,
+): Promise<JobView> {
+  const store = openExistingStore(io, dataFlag);
   try {
-    const job = await store.getJob(id!);
+    const job = await store.getJob(id);
     if (!job) {
       throw new WfeError('JOB_NOT_FOUND', `no job with id ${id}`, {
         details: { id },
       });
     }
 
-    const tree = depthFirst(await store.jobTree(job.id));
+    const tree = await store.jobTree(job.id);
     const logs = new Map<string, JobLogEntry[]>();
-    for (const { job: member } of tree) {
+    for (const member of tree) {
       logs.set(member.id, await allLogs(store, member.id));
     }
-
-    if (values.json) {
-      const document = {
-        job,
-        tree: tree.map(({ job: member }) => member),
-        logs: Object.fromEntries(logs),
-      };
-      io.stdout(`${JSON.stringify(document, null, 2)}\n`);
-    } else {
-      io.stdout(describeJob(job, tree, logs));
-    }
-    return 0;
+    return { job, tree, logs };
   } finally {
     await store.close();
   }
 }
 
+function jobJson(view: JobView): string {
+  const tree = depthFirst(view.tree).map(({ job }) => job);
+  const document = {
+    job: view.job,
+    tree,
+    logs: Object.fromEntries(
+      tree.map((member) => [member.id, view.logs.get(member.id) ?? []]),
+    ),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
 /** Run time of a job: '-' before it started or while it runs. */
-export function formatDuration(job: JobRecord): string {
+export function formatDuration(
+  job: Pick<JobRecord, 'startedAt' | 'endedAt'>,
+): string {
   if (job.startedAt === null || job.endedAt === null) return '-';
   const ms = job.endedAt - job.startedAt;
   if (ms < 1000) return `${ms}ms`;
@@ -112,11 +164,9 @@ async function allLogs(store: Store, jobId: string): Promise<JobLogEntry[]> {
   }
 }
 
-function describeJob(
-  job: JobRecord,
-  tree: TreeNode[],
-  logs: Map<string, JobLogEntry[]>,
-): string {
+/** The job as people read it: fields, outcome, tree and logs. */
+export function describeJob({ job, tree: members, logs }: JobView): string {
+  const tree = depthFirst(members);
   const lines = [
     `job ${job.id}`,
     `  action    ${job.action}`,
@@ -159,7 +209,7 @@ function describeJob(
   return lines.map((line) => `${line}\n`).join('');
 }
 
-function formatLogEntry(entry: JobLogEntry): string {
+export function formatLogEntry(entry: JobLogEntry): string {
   const time = new Date(entry.at).toISOString();
   const data = entry.data === undefined ? '' : ` ${JSON.stringify(entry.data)}`;
   return `${time} ${entry.level.padEnd(5)} ${entry.message.trimEnd()}${data}`;

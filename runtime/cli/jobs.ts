@@ -12,35 +12,51 @@ import {
   UsageError,
 } from './args.js';
 import { openExistingStore, type CliIo, type Command } from './io.js';
+import { followAllJobs } from './jobs-follow.js';
+import { listJobsOverNats, type ListFilter } from './jobs-nats.js';
 import { formatDuration, showJob } from './jobs-show.js';
+import { natsFlagHelp, readerNatsOptions, withNatsBus } from './nats.js';
 
 const HELP = `Usage: wfe jobs [flags]
-       wfe jobs show <id> [--data DIR] [--json]
+       wfe jobs --follow --nats URL
+       wfe jobs show <id> [--data DIR | --nats URL] [--json] [--follow]
 
 Lists jobs, newest first: top-level jobs unless --all or --action is given.
 'wfe jobs show <id>' prints one job with its tree, result and logs.
-Reading is safe while an engine runs on the same data folder.
+Jobs are read from the store in --data, or from the engines on NATS with
+--nats (or WFE_NATS_URL, unless --data is given). Reading is safe while
+an engine runs on the same data folder.
+
+With --follow (needs NATS), prints every job's changes of status and log
+lines as they happen, one per line, until Ctrl-C.
 
 Flags:
   --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe)
+  ${natsFlagHelp(17)}
   --status S       only jobs in this status (${JOB_STATUSES.join(', ')})
   --action A       only jobs of this action, at any depth
   --all            include the jobs that other jobs started
   --limit N        at most N jobs (default 20)
+  --before ID      only jobs older than this one: the next page
   --json           one JSON object per line instead of a table
+  --follow         print what happens to every job until Ctrl-C
   -h, --help       show this help
 
-Example:
+Examples:
   wfe jobs --status error --limit 5
+  wfe jobs --nats nats://127.0.0.1:4222 --action machine.create
 `;
 
 const FLAGS = {
   data: { type: 'string' },
+  nats: { type: 'string' },
   status: { type: 'string' },
   action: { type: 'string' },
   all: { type: 'boolean' },
   limit: { type: 'string' },
+  before: { type: 'string' },
   json: { type: 'boolean' },
+  follow: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,26 +79,56 @@ async function listJobs(argv: string[], io: CliIo): Promise<number> {
   }
 
   expectPositionals('jobs', positionals, []);
-  const status =
-    values.status === undefined ? undefined : toStatus(values.status);
-  const limit =
-    values.limit === undefined
-      ? DEFAULT_LIMIT
-      : parsePositiveInteger('jobs', 'limit', values.limit);
-  const query: JobQuery = { status, action: values.action };
-  if (!values.all && values.action === undefined) query.parentId = null;
-
-  const store = openExistingStore(io, values.data);
-  try {
-    const jobs = await newestJobs(store, query, limit);
-    if (values.json) {
-      for (const job of jobs) io.stdout(`${JSON.stringify(job)}\n`);
-    } else if (jobs.length === 0) {
-      io.stderr('no jobs\n');
-    } else {
-      io.stdout(table(jobs));
+  const filter: ListFilter = {
+    status: values.status === undefined ? undefined : toStatus(values.status),
+    action: values.action,
+    topLevel: !values.all && values.action === undefined,
+    before: values.before,
+    limit:
+      values.limit === undefined
+        ? DEFAULT_LIMIT
+        : parsePositiveInteger('jobs', 'limit', values.limit),
+  };
+  const nats = readerNatsOptions('jobs', io, values);
+  if (values.follow) {
+    if (!nats) {
+      throw new UsageError(
+        'jobs',
+        '--follow needs the engines: give --nats URL or set WFE_NATS_URL',
+      );
     }
-    return 0;
+    return withNatsBus(io, nats, (bus) => followAllJobs(bus, io));
+  }
+
+  const { jobs, next } = nats
+    ? await withNatsBus(io, nats, (bus) => listJobsOverNats(bus, filter))
+    : { jobs: await localJobs(io, values.data, filter), next: null };
+  if (values.json) {
+    for (const job of jobs) io.stdout(`${JSON.stringify(job)}\n`);
+  } else if (jobs.length === 0) {
+    io.stderr('no jobs\n');
+  } else {
+    io.stdout(table(jobs));
+  }
+  if (next !== null) io.stderr(`more jobs: add --before ${next}\n`);
+  return 0;
+}
+
+async function localJobs(
+  io: CliIo,
+  dataFlag: string | undefined,
+  filter: ListFilter,
+): Promise<JobRecord[]> {
+  const query: JobQuery = {
+    status: filter.status,
+    action: filter.action,
+    beforeId: filter.before,
+  };
+  if (filter.topLevel) query.parentId = null;
+
+  const store = openExistingStore(io, dataFlag);
+  try {
+    return await newestJobs(store, query, filter.limit);
   } finally {
     await store.close();
   }
@@ -109,7 +155,7 @@ async function newestJobs(
   while (jobs.length < limit) {
     const page = await store.listJobs({
       ...query,
-      beforeId: jobs.at(-1)?.id,
+      beforeId: jobs.at(-1)?.id ?? query.beforeId,
       limit: Math.min(PAGE, limit - jobs.length),
     });
     jobs.push(...page);

@@ -1,11 +1,19 @@
 import { WfeError } from '../errors.js';
 import { UsageError } from './args.js';
+import { cancelCommand } from './cancel.js';
 import { findPackage, processIo, type CliIo, type Command } from './io.js';
 import { jobsCommand } from './jobs.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
+import { submitCommand } from './submit.js';
 
-const COMMANDS: readonly Command[] = [runCommand, jobsCommand, startCommand];
+const COMMANDS: readonly Command[] = [
+  runCommand,
+  jobsCommand,
+  startCommand,
+  submitCommand,
+  cancelCommand,
+];
 
 const HELP = `Usage: wfe <command> [flags]
 
@@ -20,8 +28,11 @@ Flags:
   -h, --help     show this help
   --version      print the version of wfe
 
-Example:
+Examples:
   wfe run machine.create --params '{"name":"web1"}' && wfe jobs
+  wfe start --nats nats://127.0.0.1:4222 &
+  wfe submit machine.create --params '{"name":"web1"}' --wait \\
+    --nats nats://127.0.0.1:4222
 `;
 
 /**

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 
-import { createEngine, type Engine } from '../engine.js';
-import { expectPositionals, parseFlags } from './args.js';
+import { natsOptionsFromEnv, type NatsOptions } from '../bus/connect.js';
+import {
+  createEngine,
+  ENGINE_ROLES,
+  type Engine,
+  type EngineRole,
+} from '../engine.js';
+import { expectPositionals, parseFlags, UsageError } from './args.js';
 import {
   cliLogger,
   resolveDataDir,
@@ -9,6 +15,8 @@ import {
   type CliIo,
   type Command,
 } from './io.js';
+import { displayUrl, natsFlagHelp } from './nats.js';
+import { stopRequested } from './stop.js';
 
 const HELP = `Usage: wfe start [flags]
 
@@ -16,19 +24,33 @@ Runs the engine with its tasklets loaded and reloaded on change, until
 SIGINT (Ctrl-C) or SIGTERM; then lets running jobs finish and exits 0.
 Logs go to stderr at level info (env WFE_LOG_LEVEL).
 
+With --nats, the engine takes submissions from other processes ('wfe
+submit'), answers 'wfe jobs --nats', publishes job events, and can share
+the work with other engines: each runs one role. Without it, the engine
+serves only this process.
+
 Flags:
   --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe)
   --tasklets DIR   a tasklet folder; repeat for more (env WFE_TASKLETS,
                    ':'-separated; default: the examples shipped with wfe)
+  ${natsFlagHelp(17)}
+  --role ROLE      what this engine runs (env WFE_ROLE, default all):
+                   all, or one part of a deployment over NATS: worker
+                   (runs jobs), writer (keeps the store) or controller
+                   (talks to the agents)
   -h, --help       show this help
 
-Example:
+Examples:
   wfe start --data /var/lib/wfe
+  wfe start --nats nats://127.0.0.1:4222
+  wfe start --nats nats://127.0.0.1:4222 --role worker
 `;
 
 const FLAGS = {
   data: { type: 'string' },
   tasklets: { type: 'string', multiple: true },
+  nats: { type: 'string' },
+  role: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -52,17 +74,21 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   expectPositionals('start', positionals, []);
   const dataDir = resolveDataDir(io, values.data);
   const taskletRoots = resolveTaskletRoots(io, values.tasklets);
+  const nats = natsOptionsFromEnv(io.env, values.nats);
+  const role = toRole(values.role ?? io.env.WFE_ROLE, nats);
 
   const engine = await createEngine({
     taskletRoots,
     dataDir,
+    role,
+    nats: nats ?? undefined,
     logger: cliLogger(io, 'info'),
     watch: true,
   });
 
   const stop = stopRequested(io);
   try {
-    io.stdout(readyText(engine, dataDir, taskletRoots));
+    io.stdout(readyText(engine, { dataDir, taskletRoots, nats }));
     const reason = await Promise.race([stop.promise, engine.failed]);
     io.stdout(`wfe start: ${reason}, stopping\n`);
   } finally {
@@ -74,28 +100,84 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-function readyText(
-  engine: Engine,
-  dataDir: string,
-  taskletRoots: string[],
-): string {
+function toRole(
+  text: string | undefined,
+  nats: NatsOptions | null,
+): EngineRole {
+  if (text === undefined || text === '') return 'all';
+  const role = ENGINE_ROLES.find((known) => known === text);
+  if (!role) {
+    throw new UsageError(
+      'start',
+      `--role must be one of ${ENGINE_ROLES.join(', ')}, got '${text}'`,
+    );
+  }
+  if (role !== 'all' && !nats) {
+    throw new UsageError(
+      'start',
+      `--role ${role} shares the work with other engines over NATS: ` +
+        'give --nats URL or set WFE_NATS_URL',
+    );
+  }
+  return role;
+}
+
+interface Setup {
+  dataDir: string;
+  taskletRoots: string[];
+  nats: NatsOptions | null;
+}
+
+function readyText(engine: Engine, setup: Setup): string {
   const actions = engine.registry?.actions() ?? [];
   const failed = engine.registry?.errors().length ?? 0;
   const example = actions.includes('machine.create')
     ? `machine.create --params '{"name":"web1"}'`
     : `${actions[0] ?? '<action>'} --params '{}'`;
+  const keepsStore = engine.role === 'all' || engine.role === 'writer';
 
   return [
     `${READY_LINE} (pid ${process.pid}); stop it with Ctrl-C or SIGTERM`,
-    `  data      ${dataDir}`,
-    `  tasklets  ${taskletRoots.join(', ')} (reloaded on change)`,
-    `  actions   ${actions.join(', ') || '(none)'}`,
+    `  role      ${engine.role}`,
+    ...(setup.nats ? [`  nats      ${displayUrl(setup.nats.url)}`] : []),
+    ...(keepsStore ? [`  data      ${setup.dataDir}`] : []),
+    ...(engine.registry
+      ? [
+          `  tasklets  ${setup.taskletRoots.join(', ')} (reloaded on change)`,
+          `  actions   ${actions.join(', ') || '(none)'}`,
+        ]
+      : []),
     ...(failed > 0
       ? [`  ${failed} tasklet file(s) failed to load; see log`]
       : []),
     '',
-    'This engine does not take submissions from other processes yet;',
-    'network submission to a running engine comes with NATS.',
+    ...(setup.nats
+      ? natsAdvice(engine.role, example, displayUrl(setup.nats.url))
+      : localAdvice(example, setup.dataDir)),
+    '',
+  ].join('\n');
+}
+
+function natsAdvice(role: EngineRole, example: string, url: string): string[] {
+  const lines = [
+    'Submit work from any process that reaches this NATS server:',
+    `  wfe submit ${example} --nats ${url}`,
+    'and watch the jobs:',
+    `  wfe jobs --nats ${url}`,
+  ];
+  if (role === 'all') return lines;
+  return [
+    `This engine runs only the ${role} role; engines running the other`,
+    'roles on this NATS server complete the deployment.',
+    ...lines,
+  ];
+}
+
+function localAdvice(example: string, dataDir: string): string[] {
+  return [
+    'This engine serves this process only. To take submissions from other',
+    "processes ('wfe submit'), start it with --nats URL (or WFE_NATS_URL)",
+    'naming a running nats-server.',
     '`wfe run` runs an action with its own engine in its own process.',
     'Give it another data folder while this engine runs: two engines on one',
     'store would both write to it, and the second would mark the running',
@@ -103,40 +185,5 @@ function readyText(
     `  wfe run ${example} --data ${join(dataDir, '..', '.wfe-run')}`,
     "Reading this engine's jobs from another shell is safe:",
     `  wfe jobs --data ${dataDir}`,
-    '',
-  ].join('\n');
-}
-
-/** Resolves with what asked the engine to stop. */
-function stopRequested(io: CliIo): {
-  promise: Promise<string>;
-  dispose(): void;
-} {
-  const { stopSignal } = io;
-  if (stopSignal) {
-    const promise = new Promise<string>((resolve) => {
-      if (stopSignal.aborted) resolve('stop requested');
-      stopSignal.addEventListener('abort', () => resolve('stop requested'), {
-        once: true,
-      });
-    });
-    return { promise, dispose: () => {} };
-  }
-
-  // Listeners go away once the first signal arrives, so a second Ctrl-C
-  // during a slow shutdown ends the process the default way.
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const dispose = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  const promise = new Promise<string>((resolve) => {
-    onSignal = (signal) => {
-      dispose();
-      resolve(`received ${signal}`);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  return { promise, dispose };
+  ];
 }

@@ -41,7 +41,11 @@ export function validateSubmission(input: unknown): ValidSubmission {
     );
   }
 
-  if (target !== undefined && target !== null && typeof target !== 'string') {
+  const validTarget =
+    target === undefined ||
+    target === null ||
+    (typeof target === 'string' && target.length > 0);
+  if (!validTarget) {
     throw bad('target', `must be a guid string, got ${describe(target)}`);
   }
 

@@ -7,8 +7,11 @@ t.test('help - wfe --help, -h and help list every command', async (t) => {
     const result = await wfe(argv);
     t.equal(result.code, 0, argv.join(' '));
     t.match(result.stdout, /^Usage: wfe <command>/);
-    t.match(result.stdout, /run .*\n.*jobs .*\n.*start /);
-    t.match(result.stdout, /Example:/);
+    t.match(
+      result.stdout,
+      /run .*\n.*jobs .*\n.*start .*\n.*submit .*\n.*cancel /,
+    );
+    t.match(result.stdout, /Examples?:/);
     t.equal(result.stderr, '');
   }
 });
@@ -24,13 +27,15 @@ t.test(
       [['start', '--help'], /^Usage: wfe start/],
       [['help', 'run'], /^Usage: wfe run <action>/],
       [['help', 'start'], /^Usage: wfe start/],
+      [['submit', '--help'], /^Usage: wfe submit <action>/],
+      [['help', 'cancel'], /^Usage: wfe cancel <id>/],
     ];
     for (const [argv, usage] of cases) {
       const result = await wfe(argv);
       t.equal(result.code, 0, argv.join(' '));
       t.match(result.stdout, usage);
       t.match(result.stdout, /Flags:\n/);
-      t.match(result.stdout, /Example:\n {2}wfe /);
+      t.match(result.stdout, /Examples?:\n {2}wfe /);
     }
   },
 );

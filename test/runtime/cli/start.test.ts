@@ -3,6 +3,7 @@ import t from 'tap';
 
 import { main } from '../../../runtime/cli/main.js';
 import { READY_LINE } from '../../../runtime/cli/start.js';
+import { natsServer } from '../../helpers/nats.js';
 import { wfe, workspace } from './cli-io.js';
 
 t.test(
@@ -30,7 +31,9 @@ t.test(
     t.equal(await exit, 0);
     t.match(stdout, `  data      ${data}\n`);
     t.match(stdout, /actions {3}hypervisor\.startVm, .*machine\.create/);
-    t.match(stdout, /comes with NATS/);
+    t.match(stdout, / {2}role {6}all\n/);
+    t.match(stdout, /start it with --nats URL \(or WFE_NATS_URL\)/);
+    t.notMatch(stdout, /wfe submit .* --nats/);
     t.match(
       stdout,
       `wfe run machine.create --params '{"name":"web1"}' --data `,
@@ -59,4 +62,77 @@ t.test('start - an already aborted stop signal stops right away', async (t) => {
   t.equal(result.code, 0);
   t.match(result.stdout, /actions {3}\(none\)\n/);
   t.match(result.stdout, /wfe run <action> --params '\{\}'/);
+});
+
+t.test('start - with NATS, says how to submit over it', async (t) => {
+  const dir = await workspace(t);
+  const nats = await natsServer(t);
+  const stop = new AbortController();
+  stop.abort();
+
+  const result = await wfe(['start', '--tasklets', dir], {
+    env: {
+      WFE_DATA_DIR: path.join(dir, 'data'),
+      WFE_LOG_LEVEL: 'silent',
+      WFE_NATS_URL: nats.url,
+      WFE_ROLE: 'all',
+    },
+    stopSignal: stop.signal,
+  });
+
+  t.equal(result.code, 0, result.stderr);
+  t.match(
+    result.stdout,
+    / {2}role {6}all\n {2}nats {6}nats:\/\/127\.0\.0\.1:\d+\n/,
+  );
+  t.match(
+    result.stdout,
+    `  wfe submit <action> --params '{}' --nats ${nats.url}\n`,
+  );
+  t.match(result.stdout, `  wfe jobs --nats ${nats.url}\n`);
+  t.notMatch(result.stdout, /wfe run/);
+});
+
+t.test('start - a worker role runs jobs and names its role', async (t) => {
+  const dir = await workspace(t);
+  const nats = await natsServer(t);
+  const stop = new AbortController();
+  stop.abort();
+
+  const result = await wfe(
+    ['start', '--tasklets', dir, '--role', 'worker', '--nats', nats.url],
+    { env: { WFE_LOG_LEVEL: 'silent' }, stopSignal: stop.signal },
+  );
+
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, / {2}role {6}worker\n/);
+  t.notMatch(result.stdout, / {2}data /, 'a worker keeps no store');
+  t.match(result.stdout, /runs only the worker role/);
+});
+
+t.test('start - a bad role or a role without NATS exits 2', async (t) => {
+  const bad = await wfe(['start', '--role', 'boss']);
+  t.equal(bad.code, 2);
+  t.match(
+    bad.stderr,
+    "--role must be one of all, worker, writer, controller, got 'boss'",
+  );
+
+  const fromEnv = await wfe(['start'], { env: { WFE_ROLE: 'writer' } });
+  t.equal(fromEnv.code, 2);
+  t.match(
+    fromEnv.stderr,
+    /--role writer .*give --nats URL or set WFE_NATS_URL/,
+  );
+});
+
+t.test('start - an unreachable NATS server fails with one line', async (t) => {
+  const dir = await workspace(t);
+  const result = await wfe(
+    ['start', '--tasklets', dir, '--nats', 'nats://127.0.0.1:1'],
+    { env: { WFE_DATA_DIR: path.join(dir, 'data'), WFE_LOG_LEVEL: 'silent' } },
+  );
+
+  t.equal(result.code, 1);
+  t.match(result.stderr, /^wfe: NATS_UNREACHABLE: [^\n]+\n$/);
 });
