@@ -111,9 +111,14 @@ export const drpWriterMachine = setup({
   },
   actors: {
     mailboxSignal,
-    commit: fromPromise<number, DrpWriterInput>(({ input }) =>
-      commitBatch(input.store, input.mailbox.take(input.maxBatch)),
-    ),
+    // One turn of the loop before taking a batch lets the writes that
+    // are already on their way join it. A commit blocks the loop (SQLite
+    // syncs in this thread), so without it a steady trickle of senders
+    // gets one fsync each.
+    commit: fromPromise<number, DrpWriterInput>(async ({ input }) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return commitBatch(input.store, input.mailbox.take(input.maxBatch));
+    }),
   },
   guards: {
     hasWrites: ({ context }) => context.mailbox.depth > 0,

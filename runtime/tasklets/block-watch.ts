@@ -3,6 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import type { JobLog } from './types.js';
 
+/** Past this many tasklets running, a block names none of them. */
+const MAX_SUSPECTS = 8;
+
 export interface TaskletRun {
   jobId: string;
   tasklet: string;
@@ -103,6 +106,24 @@ export class BlockWatch {
     ];
     if (suspects.length === 0) {
       this.#logger.warn({ blockedMs }, 'event loop blocked outside tasklets');
+      return;
+    }
+    // With many running, naming each in its job's log would add a write
+    // per job to a loop that is already behind, and accuse mostly
+    // bystanders; the engine log gets one line instead.
+    if (suspects.length > MAX_SUSPECTS) {
+      this.#logger.warn(
+        {
+          blockedMs,
+          running: suspects.length,
+          tasklets: [...new Set(suspects.map((run) => run.tasklet))].slice(
+            0,
+            MAX_SUSPECTS,
+          ),
+        },
+        `event loop blocked for ${blockedMs} ms ` +
+          `with ${suspects.length} tasklets running`,
+      );
       return;
     }
     for (const run of suspects) {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 built="dist/scripts/bench/$name.js"
 
 if [ ! -f "$built" ] ||
-  [ -n "$(find actors machines runtime scripts/bench tsconfig.json \
+  [ -n "$(find actors machines runtime scripts/bench scripts/services tsconfig.json \
     tsconfig.build.json \( -name '*.ts' -o -name 'tsconfig*.json' \) \
     -newer "$built" 2>/dev/null | head -n 1)" ]; then
   echo "building (npx tsc -p tsconfig.build.json)..." >&2
