@@ -21,6 +21,11 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // A reader that goes away (`wfe jobs | head`) is not an error of ours;
+  // the output it no longer wants is dropped.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),

@@ -87,3 +87,19 @@ t.test('launcher - wfe start runs until SIGTERM, then exits 0', async (t) => {
   t.match(stdout, /received SIGTERM, stopping\nwfe start: stopped\n$/);
   t.equal(stderr, '', 'nothing above warn');
 });
+
+t.test('launcher - a reader that goes away ends output quietly', async (t) => {
+  const child = spawn(process.execPath, [launcher, '--help'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Closed before the help is written: the write meets EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) =>
+    child.on('exit', (exitCode) => resolve(exitCode)),
+  );
+
+  t.equal(code, 0, 'exits as if the output had been read');
+  t.notMatch(stderr, /EPIPE/, 'no stack trace about the closed pipe');
+});
