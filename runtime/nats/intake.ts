@@ -10,7 +10,7 @@ import {
 } from 'nats';
 
 import type { Bus } from '../bus/types.js';
-import type { JobRecord } from '../drp/types.js';
+import { isFinished, type JobRecord } from '../drp/types.js';
 import { toErrorInfo, toWfeError, WfeError } from '../errors.js';
 import { isPlainObject } from '../jobs/submission.js';
 import type { Logger } from '../log.js';
@@ -101,7 +101,7 @@ async function take(
   }
 
   message.ack();
-  if (isFinishedStatus(job.status)) {
+  if (isFinished(job.status)) {
     slots.release();
     return;
   }
@@ -171,10 +171,6 @@ function settleFailure(
     subject: message.subject,
     error: { code: error.code, message: error.message },
   });
-}
-
-function isFinishedStatus(status: JobRecord['status']): boolean {
-  return status === 'done' || status === 'error' || status === 'cancelled';
 }
 
 /** Creates the stream and the shared durable consumer when missing. */
