@@ -138,7 +138,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           'took over the data folder of an engine that is gone',
         );
       }
-      store = openSqliteStore({ path: join(dataDir, 'wfe.db') });
+      const opened = openSqliteStore({ path: join(dataDir, 'wfe.db') });
+      cleanup.push(() => opened.close());
+      store = opened;
     }
 
     const writer = new DrpWriterClient(bus);
@@ -164,7 +166,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       ...(writerRole ? [writerRole.childSpec()] : []),
     ]);
     cleanup.push(() => root.stop());
-    if (writerRole) await writerRole.reaper.start();
+    if (writerRole) {
+      cleanup.push(() => writerRole.stopServing());
+      await writerRole.reaper.start();
+    }
 
     const agents = runsController
       ? serveAgents(bus, { logger, tmpDir: tmpdir() })
@@ -188,9 +193,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           events,
         })
       : null;
+    if (worker) cleanup.push(() => worker.close());
     const stopHeartbeat = worker
       ? startHeartbeat(bus, owner, role, times.heartbeatMs)
       : () => {};
+    cleanup.push(stopHeartbeat);
 
     const services: NatsServices | null = nc
       ? await startNatsServices({
@@ -375,12 +382,9 @@ function assemble(parts: Parts): Engine {
     await worker?.close();
     await parts.agents?.close();
 
-    // The writer is FIFO: once this empty write is answered, everything
-    // sent before it is durable.
-    if (writerRole && writerAlive) {
-      await worker?.flush();
-    }
+    // No new writes from here on; those already queued become durable.
     writerRole?.stopServing();
+    if (writerRole && writerAlive) await writerRole.flush();
     await parts.services?.close();
     root.stop();
     writerRole?.failQueued();

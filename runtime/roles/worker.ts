@@ -171,16 +171,6 @@ export class WorkerRole {
     clearTimeout(timer);
   }
 
-  /**
-   * Resolves once every write sent so far is durable: the writer is
-   * FIFO, so an empty write answered means all before it were.
-   */
-  async flush(): Promise<void> {
-    await this.#options.writer
-      .write({ kind: 'log.append', entries: [] })
-      .catch(() => {});
-  }
-
   async close(): Promise<void> {
     this.#cancels.unsubscribe();
     this.#monitor.stop();

@@ -87,6 +87,19 @@ export class WriterRole {
     }
   }
 
+  /**
+   * Resolves once every write queued so far is durable: the writer is
+   * FIFO, so an empty write answered means all before it were.
+   */
+  flush(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => resolve();
+      const write = { kind: 'log.append' as const, entries: [] };
+      const waiting = this.mailbox.send({ write, resolve: done, reject: done });
+      if (waiting) waiting.catch(done);
+    });
+  }
+
   /** Fails every write still queued: nobody will commit them. */
   failQueued(): void {
     const closed = new WfeError('SHUTTING_DOWN', 'the engine stopped');
