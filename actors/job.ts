@@ -1,4 +1,11 @@
-import { assign, fromPromise, setup } from 'xstate';
+import {
+  createActor,
+  fromPromise,
+  type ActorLogic,
+  type ActorScope,
+  type AnyActorRef,
+  type Snapshot,
+} from 'xstate';
 
 import type { ErrorInfo } from '../runtime/errors.js';
 import { toErrorInfo, WfeError } from '../runtime/errors.js';
@@ -8,7 +15,7 @@ export type StepOutcome = 'continue' | 'stop';
 
 /**
  * The work of one job as a sequence of steps: the tasklets of a chain, or
- * the single step of an rscript. The job machine only sequences them; the
+ * the single step of an rscript. The job actor only sequences them; the
  * steps themselves share their state through the work object.
  */
 export interface JobWork {
@@ -31,139 +38,158 @@ export type JobOutput =
   | { status: 'done'; result: unknown }
   | { status: 'error' | 'cancelled'; error: ErrorInfo };
 
-interface JobContext extends JobInput {
+export type JobEvent =
+  | { type: 'job.cancel'; reason?: string }
+  | { type: 'job.timeout' }
+  | { type: `xstate.done.actor.${string}`; output: StepOutcome }
+  | { type: `xstate.error.actor.${string}`; error: unknown };
+
+export type JobSnapshot = Snapshot<JobOutput> & {
+  input: JobInput;
+  /** The step running now; its tasklet actor is `step:<index>`. */
   index: number;
-  stopped: boolean;
-  error: ErrorInfo | null;
-  outcome: JobOutput['status'] | null;
+};
+
+/** One tasklet run: an actor of its own, a child of its job. */
+export const taskletStep = fromPromise<
+  StepOutcome,
+  { work: JobWork; index: number }
+>(({ input }) => input.work.runStep(input.index));
+
+type Scope = ActorScope<JobSnapshot, JobEvent>;
+
+const TIMEOUT = 'job.timeout';
+
+/**
+ * A job: runs its steps one after another, each as a tasklet actor, and
+ * ends done, failed, cancelled or timed out, whichever comes first.
+ *
+ * Written as plain actor logic rather than a state machine. The machine
+ * it replaces had five states and cost about 60 µs per job to interpret,
+ * a third of an action's whole cost end to end; this costs a fraction of
+ * that and keeps the same four ways to end.
+ */
+export const jobLogic: ActorLogic<JobSnapshot, JobEvent, JobInput> = {
+  // A job without steps is done before it starts.
+  getInitialSnapshot: (_scope, input) =>
+    input.work.steps === 0
+      ? {
+          status: 'done',
+          output: { status: 'done', result: input.work.result() },
+          error: undefined,
+          input,
+          index: 0,
+        }
+      : {
+          status: 'active',
+          output: undefined,
+          error: undefined,
+          input,
+          index: 0,
+        },
+
+  start: (snapshot, scope) => {
+    if (snapshot.status !== 'active') return;
+    const { input } = snapshot;
+    if (input.maxDurationMs !== null) {
+      scope.system.scheduler.schedule(
+        scope.self,
+        scope.self,
+        { type: 'job.timeout' },
+        input.maxDurationMs,
+        TIMEOUT,
+      );
+    }
+
+    const cancelled = input.cancelRequested();
+    if (cancelled !== null) {
+      scope.self.send({ type: 'job.cancel', reason: cancelled });
+    } else {
+      startStep(scope, input.work, 0);
+    }
+  },
+
+  transition: (snapshot, event, scope) => {
+    if (snapshot.status !== 'active') return snapshot;
+    const { input, index } = snapshot;
+
+    switch (event.type) {
+      case 'job.cancel':
+        return ended(snapshot, scope, 'cancelled', {
+          code: 'CANCELLED',
+          message: `job ${input.jobId}: ${event.reason ?? 'cancelled'}`,
+        });
+
+      case 'job.timeout':
+        return ended(snapshot, scope, 'error', {
+          code: 'JOB_TIMEOUT',
+          message:
+            `job ${input.jobId} ran past its maximum duration of ` +
+            `${input.maxDurationMs} ms`,
+          retryable: true,
+        });
+    }
+
+    if (event.type.startsWith('xstate.error.actor.')) {
+      const { error } = event as { error: unknown };
+      return finished(snapshot, scope, {
+        status: 'error',
+        error: toErrorInfo(error),
+      });
+    }
+
+    // Only the running step's end moves the job on.
+    if (event.type !== `xstate.done.actor.step:${index}`) return snapshot;
+
+    const next = index + 1;
+    const { output } = event as { output: StepOutcome };
+    if (output === 'stop' || next >= input.work.steps) {
+      return finished(snapshot, scope, {
+        status: 'done',
+        result: input.work.result(),
+      });
+    }
+    scope.defer(() => startStep(scope, input.work, next));
+    return { ...snapshot, index: next };
+  },
+
+  getPersistedSnapshot: (snapshot) => snapshot,
+};
+
+function startStep(scope: Scope, work: JobWork, index: number): void {
+  const step = createActor(taskletStep, {
+    id: `step:${index}`,
+    parent: scope.self as AnyActorRef,
+    input: { work, index },
+  });
+  step.start();
 }
 
-export type JobEvent = { type: 'job.cancel'; reason?: string };
+/** Cancelled or timed out: the work is told to stop, then the job ends. */
+function ended(
+  snapshot: JobSnapshot,
+  scope: Scope,
+  status: 'error' | 'cancelled',
+  error: { code: string; message: string; retryable?: boolean },
+): JobSnapshot {
+  const info = new WfeError(error.code, error.message, {
+    retryable: error.retryable,
+  }).toJSON();
+  scope.defer(() => snapshot.input.work.abort(WfeError.fromInfo(info)));
+  return finished(snapshot, scope, { status, error: info });
+}
 
-// setTimeout cannot wait longer than this; the guard ignores it then.
-const NO_DEADLINE = 2 ** 31 - 1;
-
-export const jobMachine = setup({
-  types: {
-    input: {} as JobInput,
-    context: {} as JobContext,
-    events: {} as JobEvent,
-    output: {} as JobOutput,
-  },
-  actors: {
-    tasklet: fromPromise<StepOutcome, { work: JobWork; index: number }>(
-      ({ input }) => input.work.runStep(input.index),
-    ),
-  },
-  delays: {
-    maxDuration: ({ context }) => context.maxDurationMs ?? NO_DEADLINE,
-  },
-  actions: {
-    abortWork: ({ context }) =>
-      context.work.abort(WfeError.fromInfo(context.error!)),
-  },
-  guards: {
-    chainEnded: ({ context }) =>
-      context.stopped || context.index >= context.work.steps,
-    cancelRequested: ({ context }) => context.cancelRequested() !== null,
-    hasDeadline: ({ context }) => context.maxDurationMs !== null,
-  },
-}).createMachine({
-  id: 'job',
-  context: ({ input }) => ({
-    ...input,
-    index: 0,
-    stopped: false,
-    error: null,
-    outcome: null,
-  }),
-  initial: 'next',
-  after: {
-    maxDuration: { guard: 'hasDeadline', target: '.timedOut' },
-  },
-  on: {
-    'job.cancel': '.cancelled',
-  },
-  states: {
-    next: {
-      always: [
-        { guard: 'cancelRequested', target: 'cancelled' },
-        { guard: 'chainEnded', target: 'done' },
-        { target: 'running' },
-      ],
-    },
-    running: {
-      invoke: {
-        src: 'tasklet',
-        input: ({ context }) => ({
-          work: context.work,
-          index: context.index,
-        }),
-        onDone: {
-          target: 'next',
-          actions: assign(({ context, event }) => ({
-            index: context.index + 1,
-            stopped: event.output === 'stop',
-          })),
-        },
-        onError: {
-          target: 'failed',
-          actions: assign({ error: ({ event }) => toErrorInfo(event.error) }),
-        },
-      },
-    },
-    done: { type: 'final', entry: assign({ outcome: 'done' as const }) },
-    failed: { type: 'final', entry: assign({ outcome: 'error' as const }) },
-    cancelled: {
-      type: 'final',
-      entry: [
-        assign(({ context, event }) => ({
-          outcome: 'cancelled' as const,
-          error: new WfeError(
-            'CANCELLED',
-            `job ${context.jobId}: ${reasonOf(context, event)}`,
-          ).toJSON(),
-        })),
-        'abortWork',
-      ],
-    },
-    timedOut: {
-      type: 'final',
-      entry: [
-        assign(({ context }) => ({
-          outcome: 'error' as const,
-          error: new WfeError(
-            'JOB_TIMEOUT',
-            `job ${context.jobId} ran past its maximum duration of ` +
-              `${context.maxDurationMs} ms`,
-            { retryable: true },
-          ).toJSON(),
-        })),
-        'abortWork',
-      ],
-    },
-  },
-  output: ({ context }) => outputOf(context),
-});
-
-function outputOf(context: JobContext): JobOutput {
-  if (context.outcome === 'done') {
-    return { status: 'done', result: context.work.result() };
-  }
-  const error = context.error ?? {
-    code: 'INTERNAL',
-    message: `job ${context.jobId} ended without a result`,
-    retryable: false,
-  };
+function finished(
+  snapshot: JobSnapshot,
+  scope: Scope,
+  output: JobOutput,
+): JobSnapshot {
+  scope.system.scheduler.cancel(scope.self, TIMEOUT);
   return {
-    status: context.outcome === 'cancelled' ? 'cancelled' : 'error',
-    error,
+    input: snapshot.input,
+    index: snapshot.index,
+    status: 'done',
+    output,
+    error: undefined,
   };
-}
-
-function reasonOf(context: JobContext, event: { type: string }): string {
-  if (event.type === 'job.cancel') {
-    return (event as JobEvent).reason ?? 'cancelled';
-  }
-  return context.cancelRequested() ?? 'cancelled';
 }

@@ -1,7 +1,7 @@
 import { createActor, type Actor } from 'xstate';
 
 import type { JobOutput, JobWork } from '../../actors/job.js';
-import { jobMachine } from '../../actors/job.js';
+import { jobLogic } from '../../actors/job.js';
 import type { Clock } from '../clock.js';
 import type { DrpWriterClient } from '../drp/writer-client.js';
 import {
@@ -35,7 +35,7 @@ interface Entry extends LiveJob {
   controller: AbortController;
   waiters: Array<(record: JobRecord) => void>;
   cancelReason: string | null;
-  actor: Actor<typeof jobMachine> | null;
+  actor: Actor<typeof jobLogic> | null;
 }
 
 /** Told of every change once it is durable, in the order of each job. */
@@ -206,7 +206,7 @@ export class JobRunner {
     // parent's children map each time, which dominated the cost of a job.
     // Jobs are never restarted, so what the runner does is all a
     // supervisor would: run them, and report a crash as the job's end.
-    const actor = createActor(jobMachine, {
+    const actor = createActor(jobLogic, {
       id: `job:${record.id}`,
       clock: this.#deps.clock as never,
       input: {
