@@ -1,6 +1,5 @@
 import {
   createActor,
-  fromPromise,
   type ActorLogic,
   type ActorScope,
   type AnyActorRef,
@@ -50,11 +49,50 @@ export type JobSnapshot = Snapshot<JobOutput> & {
   index: number;
 };
 
-/** One tasklet run: an actor of its own, a child of its job. */
-export const taskletStep = fromPromise<
-  StepOutcome,
-  { work: JobWork; index: number }
->(({ input }) => input.work.runStep(input.index));
+interface StepInput {
+  work: JobWork;
+  index: number;
+}
+
+type StepSnapshot = Snapshot<StepOutcome> & { input: StepInput };
+
+type StepEvent =
+  | { type: 'step.done'; output: StepOutcome }
+  | { type: 'step.failed'; error: unknown };
+
+/**
+ * One tasklet run: an actor of its own, a child of its job, ending with
+ * the step's outcome. Like `fromPromise`, without the abort controller
+ * it makes per actor: the job's signal already tells the tasklet to stop.
+ */
+export const taskletStep: ActorLogic<StepSnapshot, StepEvent, StepInput> = {
+  getInitialSnapshot: (_scope, input) => ({
+    status: 'active',
+    output: undefined,
+    error: undefined,
+    input,
+  }),
+
+  start: (snapshot, scope) => {
+    const { work, index } = snapshot.input;
+    const send = (event: StepEvent) => {
+      if (scope.self.getSnapshot().status === 'active') scope.self.send(event);
+    };
+    work.runStep(index).then(
+      (output) => send({ type: 'step.done', output }),
+      (error: unknown) => send({ type: 'step.failed', error }),
+    );
+  },
+
+  transition: (snapshot, event) => {
+    if (snapshot.status !== 'active') return snapshot;
+    return event.type === 'step.done'
+      ? { ...snapshot, status: 'done', output: event.output }
+      : { ...snapshot, status: 'error', output: undefined, error: event.error };
+  },
+
+  getPersistedSnapshot: (snapshot) => snapshot,
+};
 
 type Scope = ActorScope<JobSnapshot, JobEvent>;
 

@@ -32,7 +32,6 @@ export interface LiveJob {
 }
 
 interface Entry extends LiveJob {
-  controller: AbortController;
   waiters: Array<(record: JobRecord) => void>;
   cancelReason: string | null;
   actor: Actor<typeof jobLogic> | null;
@@ -159,7 +158,10 @@ export class JobRunner {
   }
 
   #track(record: JobRecord, parent: Entry | null): Entry {
-    const controller = new AbortController();
+    // The abort controller is made on first use of the signal: most jobs
+    // end without anyone listening, and one per job showed in profiles.
+    let controller: AbortController | null = null;
+    let abortedWith: { reason: Error } | null = null;
     const entry: Entry = {
       record,
       log: new JobLogWriter(
@@ -169,9 +171,18 @@ export class JobRunner {
         this.#deps.logger,
         this.#deps.events?.log,
       ),
-      signal: controller.signal,
-      controller,
-      abort: (reason) => controller.abort(reason),
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (abortedWith) controller.abort(abortedWith.reason);
+        }
+        return controller.signal;
+      },
+      abort: (reason) => {
+        if (abortedWith) return;
+        abortedWith = { reason };
+        controller?.abort(reason);
+      },
       children: new Set(),
       waiters: [],
       cancelReason: parent?.cancelReason ?? null,
@@ -239,7 +250,7 @@ export class JobRunner {
     if (output.status === 'done') record.result = output.result ?? null;
     else record.error = output.error;
 
-    entry.controller.abort(JOB_ENDED);
+    entry.abort(JOB_ENDED);
     this.#deps.logger.debug(
       { jobId: id, action: record.action, status: record.status },
       'job finished',

@@ -46,7 +46,7 @@ export function taskletChain(options: ChainOptions): JobWork {
       tasklet,
       params,
       log: job.log,
-      signal: job.signal,
+      signal: () => job.signal,
       stop: () => {
         stopped = true;
       },

@@ -23,7 +23,8 @@ export interface ContextOptions {
   tasklet: Pick<Tasklet, 'name' | 'file'>;
   params: Record<string, unknown>;
   log: JobLog;
-  signal: AbortSignal;
+  /** Made on first use: most tasklets never look at it. */
+  signal(): AbortSignal;
   stop(): void;
   capabilities: Capabilities;
 }
@@ -43,8 +44,8 @@ class Context implements TaskletContext {
   readonly job: JobInfo;
   readonly tasklet: { name: string; file: string };
   readonly log: JobLog;
-  readonly signal: AbortSignal;
   readonly stop: () => void;
+  readonly #signal: () => AbortSignal;
   readonly #role: Role;
   readonly #capabilities: Capabilities;
 
@@ -53,10 +54,14 @@ class Context implements TaskletContext {
     this.job = options.job;
     this.tasklet = { name: options.tasklet.name, file: options.tasklet.file };
     this.log = options.log;
-    this.signal = options.signal;
+    this.#signal = options.signal;
     this.stop = options.stop;
     this.#role = options.role;
     this.#capabilities = options.capabilities;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal();
   }
 
   get drp(): DrpAccess {
