@@ -10,6 +10,8 @@ import {
   type RestartIntensity,
 } from '../actors/supervisor.js';
 import { serveAgents } from './agent/controller.js';
+import { startAgentController } from './xmpp/controller.js';
+import type { XmppOptions } from './xmpp/options.js';
 import { connectNats, type NatsOptions } from './bus/connect.js';
 import { HybridBus } from './bus/hybrid.js';
 import { LocalBus } from './bus/local.js';
@@ -48,6 +50,8 @@ export interface EngineOptions {
   role?: EngineRole;
   /** Connect to NATS: submissions, events, and the bus across processes. */
   nats?: NatsOptions;
+  /** Log in to XMPP as the agent controller, to reach remote agents. */
+  xmpp?: XmppOptions;
   /** Where the embedded store lives. @default '.wfe' */
   dataDir?: string;
   /** A store to use instead of the embedded one. */
@@ -171,9 +175,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await writerRole.reaper.start();
     }
 
-    const agents = runsController
-      ? serveAgents(bus, { logger, tmpDir: tmpdir() })
-      : null;
+    // One server of rscript runs per process: the XMPP controller serves
+    // the local agent too.
+    const agents = !runsController
+      ? null
+      : options.xmpp
+        ? await startAgentController({
+            ...options.xmpp,
+            bus,
+            logger,
+            tmpDir: tmpdir(),
+          })
+        : serveAgents(bus, { logger, tmpDir: tmpdir() });
     if (agents) cleanup.push(() => agents.close());
 
     const worker = runsWorker

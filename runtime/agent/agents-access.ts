@@ -18,9 +18,7 @@ import {
   AGENT_KILL,
   AGENT_RUN,
   agentOutputSubject,
-  agentUnavailable,
   DEFAULT_SCRIPT_TIMEOUT_MS,
-  LOCAL_AGENT,
   MAX_SOURCE_BYTES,
   parseOutputChunk,
   parseRunReply,
@@ -31,9 +29,11 @@ import {
 } from './protocol.js';
 
 // The script's own timeout ends it; the controller then still has to
-// kill its group (2 s grace), drain its pipes (1 s) and clean up. Past
-// this margin the controller itself is presumed lost.
-const REPLY_MARGIN_MS = 15_000;
+// kill its group (2 s grace), drain its pipes (1 s) and clean up. A
+// remote agent may first take up to its controller's start timeout
+// (30 s by default) to come online. Past this margin the controller
+// itself is presumed lost.
+const REPLY_MARGIN_MS = 45_000;
 // Chunks and the answer travel on different subjects and may cross; the
 // chunks were published first, so they are normally moments behind.
 const CHUNK_GRACE_MS = 2000;
@@ -62,7 +62,6 @@ export function busAgents(options: BusAgentsOptions): AgentsAccess {
       if (typeof script !== 'string' || script.length === 0) {
         throw new WfeError('BAD_INPUT', 'rscript must be a file path');
       }
-      checkAgentKnown(agentId);
 
       const file = resolve(
         isAbsolute(script)
@@ -86,16 +85,6 @@ export function busAgents(options: BusAgentsOptions): AgentsAccess {
       return final.result as ScriptResult;
     },
   };
-}
-
-/**
- * The controller has one agent until remote agents come over XMPP, and it
- * says so itself. Refusing others here too, before the script is read,
- * keeps an unknown agent from looking like a missing script, and creates
- * no job that could never run. Drop this once the controller has more.
- */
-function checkAgentKnown(agentId: string): void {
-  if (agentId !== LOCAL_AGENT) throw agentUnavailable(agentId);
 }
 
 interface ScriptCall {

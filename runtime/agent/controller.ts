@@ -14,6 +14,7 @@ import {
   LOCAL_AGENT,
   parseKill,
   parseRunRequest,
+  type AgentOutputChunk,
   type AgentRunReply,
   type AgentRunRequest,
 } from './protocol.js';
@@ -22,6 +23,21 @@ export interface AgentControllerOptions {
   logger: Logger;
   /** Each run gets a fresh private folder below this one. */
   tmpDir: string;
+  /** Runs the requests for agents other than 'local'; none without it. */
+  remote?: RemoteAgents;
+}
+
+/** Where runs for remote agents go (the XMPP agent controller). */
+export interface RemoteAgents {
+  /**
+   * Runs a request on its agent. `onChunk` gets the output in order,
+   * numbered 1, 2, 3…; an abort of `signal` kills the run.
+   */
+  run(
+    request: AgentRunRequest,
+    onChunk: (chunk: AgentOutputChunk) => void,
+    signal: AbortSignal,
+  ): Promise<AgentRunReply>;
 }
 
 export interface AgentController {
@@ -38,8 +54,8 @@ interface Run {
 
 /**
  * The agent controller's side of the bus: runs the rscripts that jobs
- * ask for. Its one agent, 'local', runs them on this host; remote agents
- * over XMPP come later.
+ * ask for. The 'local' agent runs them on this host; any other goes to
+ * `remote` when there is one. Kills reach both through the run's signal.
  */
 export function serveAgents(
   bus: Bus,
@@ -51,10 +67,13 @@ export function serveAgents(
 
   const serveRun = async (message: unknown): Promise<AgentRunReply> => {
     const request = parseRunRequest(message);
-    checkAcceptable(request, runs, closing !== null);
+    checkAcceptable(request, runs, closing !== null, options.remote);
 
     const controller = new AbortController();
-    const done = runRequest(bus, request, controller.signal, options);
+    const done =
+      request.agent === LOCAL_AGENT
+        ? runRequest(bus, request, controller.signal, options)
+        : runRemotely(bus, request, controller.signal, options.remote!);
     runs.set(request.jobId, { controller, done: done.catch(() => {}) });
     return done.finally(() => runs.delete(request.jobId));
   };
@@ -103,6 +122,7 @@ function checkAcceptable(
   request: AgentRunRequest,
   runs: Map<string, Run>,
   closing: boolean,
+  remote: RemoteAgents | undefined,
 ): void {
   if (closing) {
     throw new WfeError('SHUTTING_DOWN', 'the agent controller is closing', {
@@ -110,7 +130,9 @@ function checkAcceptable(
     });
   }
 
-  if (request.agent !== LOCAL_AGENT) throw agentUnavailable(request.agent);
+  if (request.agent !== LOCAL_AGENT && !remote) {
+    throw agentUnavailable(request.agent);
+  }
 
   // A repeated request (a retry after a lost answer) must not run the
   // script a second time beside the first.
@@ -121,6 +143,16 @@ function checkAcceptable(
       { details: { jobId: request.jobId } },
     );
   }
+}
+
+async function runRemotely(
+  bus: Bus,
+  request: AgentRunRequest,
+  signal: AbortSignal,
+  remote: RemoteAgents,
+): Promise<AgentRunReply> {
+  const subject = agentOutputSubject(request.jobId);
+  return remote.run(request, (chunk) => bus.publish(subject, chunk), signal);
 }
 
 /**

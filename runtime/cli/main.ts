@@ -1,4 +1,5 @@
 import { WfeError } from '../errors.js';
+import { agentCommand } from './agent.js';
 import { UsageError } from './args.js';
 import { cancelCommand } from './cancel.js';
 import { findPackage, processIo, type CliIo, type Command } from './io.js';
@@ -13,6 +14,7 @@ const COMMANDS: readonly Command[] = [
   startCommand,
   submitCommand,
   cancelCommand,
+  agentCommand,
 ];
 
 const HELP = `Usage: wfe <command> [flags]

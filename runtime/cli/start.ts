@@ -15,6 +15,7 @@ import {
   type CliIo,
   type Command,
 } from './io.js';
+import { xmppOptionsFromEnv, type XmppOptions } from '../xmpp/options.js';
 import { displayUrl, natsFlagHelp } from './nats.js';
 import { stopRequested } from './stop.js';
 
@@ -38,12 +39,19 @@ Flags:
                    all, or one part of a deployment over NATS: worker
                    (runs jobs), writer (keeps the store) or controller
                    (talks to the agents)
+  --xmpp URL       log in to XMPP as the agent controller, to run
+                   rscripts on remote agents (env WFE_XMPP_URL)
+  --jid JID        the controller's JID; agents obey only it
+                   (env WFE_XMPP_JID)
+  --password PASS  its password (better: env WFE_XMPP_PASSWORD)
   -h, --help       show this help
 
 Examples:
   wfe start --data /var/lib/wfe
   wfe start --nats nats://127.0.0.1:4222
   wfe start --nats nats://127.0.0.1:4222 --role worker
+  WFE_XMPP_PASSWORD=... wfe start --xmpp xmpp://127.0.0.1:5222 \\
+    --jid wfe@example.org
 `;
 
 const FLAGS = {
@@ -51,6 +59,9 @@ const FLAGS = {
   tasklets: { type: 'string', multiple: true },
   nats: { type: 'string' },
   role: { type: 'string' },
+  xmpp: { type: 'string' },
+  jid: { type: 'string' },
+  password: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,12 +87,14 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const taskletRoots = resolveTaskletRoots(io, values.tasklets);
   const nats = natsOptionsFromEnv(io.env, values.nats);
   const role = toRole(values.role ?? io.env.WFE_ROLE, nats);
+  const xmpp = xmppLogin(io, values);
 
   const engine = await createEngine({
     taskletRoots,
     dataDir,
     role,
     nats: nats ?? undefined,
+    xmpp,
     logger: cliLogger(io, 'info'),
     watch: true,
   });
@@ -120,6 +133,32 @@ function toRole(
     );
   }
   return role;
+}
+
+/** The agent controller's login, when --xmpp or WFE_XMPP_URL asks. */
+function xmppLogin(
+  io: CliIo,
+  flags: { xmpp?: string; jid?: string; password?: string },
+): XmppOptions | undefined {
+  if (flags.xmpp === undefined && !io.env.WFE_XMPP_URL) {
+    if (flags.jid !== undefined || flags.password !== undefined) {
+      throw new UsageError('start', '--jid and --password go with --xmpp');
+    }
+    return undefined;
+  }
+  try {
+    return xmppOptionsFromEnv(io.env, 'WFE_XMPP', {
+      url: flags.xmpp,
+      jid: flags.jid,
+      password: flags.password,
+    });
+  } catch {
+    throw new UsageError(
+      'start',
+      '--xmpp needs --jid (or WFE_XMPP_JID) and a password ' +
+        '(WFE_XMPP_PASSWORD, or --password)',
+    );
+  }
 }
 
 interface Setup {

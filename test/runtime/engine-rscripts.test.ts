@@ -46,7 +46,7 @@ t.test('engine - rscript failures are structured errors', async (t) => {
     ),
     [`${HV}/flood/main.mjs`]: tasklet('../rscripts/flood.sh'),
     [`${HV}/remote/main.mjs`]: `
-      export function main(ctx) { return ctx.agents.run('node7', 'x.sh'); }`,
+      export function main(ctx) { return ctx.agents.run('node7', '../rscripts/fail.sh'); }`,
     [`${HV}/rscripts/fail.sh`]: '#!/bin/sh\necho "disk full" >&2\nexit 4\n',
     [`${HV}/rscripts/hang.sh`]: '#!/bin/sh\nsleep 30\n',
     [`${HV}/rscripts/flood.sh`]:

@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import t, { type Test } from 'tap';
+
+import { AGENT_READY_LINE } from '../../../runtime/cli/agent.js';
+import { testEngine } from '../../helpers/engine.js';
+import { prosodyServer } from '../../helpers/prosody.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const PASSWORD = 'secret-pass';
+
+/** `wfe agent` as a real process, resolved once it is online. */
+async function startAgentProcess(
+  t: Test,
+  url: string,
+  name: string,
+): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin', 'wfe.js'), 'agent'],
+    {
+      env: {
+        ...process.env,
+        WFE_AGENT_XMPP_URL: url,
+        WFE_AGENT_JID: `${name}@localhost`,
+        WFE_AGENT_PASSWORD: PASSWORD,
+        WFE_AGENT_CONTROLLER: 'wfe@localhost',
+        WFE_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  t.teardown(() => {
+    child.kill('SIGTERM');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      if (stdout.includes(AGENT_READY_LINE)) resolve();
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`wfe agent exited with ${code}: ${stderr}`)),
+    );
+  });
+  return child.pid!;
+}
+
+t.test(
+  'xmpp engine - an action runs rscripts on two remote agents',
+  async (t) => {
+    const prosody = await prosodyServer(t, {
+      accounts: ['wfe', 'web1', 'web2'].map((user) => ({
+        user,
+        password: PASSWORD,
+      })),
+    });
+    const pids = [
+      await startAgentProcess(t, prosody.url, 'web1'),
+      await startAgentProcess(t, prosody.url, 'web2'),
+    ];
+
+    const { engine } = await testEngine(
+      t,
+      {
+        'actor/shell/where/main.mjs': `
+        export async function main(ctx) {
+          const runs = await Promise.all(
+            ['web1', 'web2'].map((agent) =>
+              ctx.agents.run(agent, 'where.sh', { params: { agent } }),
+            ),
+          );
+          return runs.map((run) => run.stdout.trim());
+        }
+      `,
+        'actor/shell/where/where.sh':
+          'echo "$(cat "$WFE_PARAMS_FILE") under $PPID"\n',
+      },
+      {
+        xmpp: { url: prosody.url, jid: 'wfe@localhost', password: PASSWORD },
+      },
+    );
+
+    const job = await engine.run({ action: 'shell.where' });
+    t.equal(job.status, 'done', JSON.stringify(job.error));
+    t.same(
+      job.result,
+      [
+        `{"agent":"web1"} under ${pids[0]}`,
+        `{"agent":"web2"} under ${pids[1]}`,
+      ],
+      'each script ran in its own agent process',
+    );
+
+    const tree = await engine.store.jobTree(job.id);
+    t.equal(tree.length, 3, 'two rscript jobs below the action');
+    const logs = await engine.store.jobLogs(tree[1]!.id);
+    t.match(
+      logs.map((entry) => entry.message).join(''),
+      /under/,
+      'the rscript output is in its job log',
+    );
+  },
+);
