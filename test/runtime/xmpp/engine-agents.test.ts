@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import t, { type Test } from 'tap';
 
 import { AGENT_READY_LINE } from '../../../runtime/cli/agent.js';
+import { createEngine } from '../../../runtime/engine.js';
+import { silentLogger } from '../../../runtime/log.js';
 import { testEngine } from '../../helpers/engine.js';
 import { prosodyServer } from '../../helpers/prosody.js';
 
@@ -16,6 +19,7 @@ async function startAgentProcess(
   t: Test,
   url: string,
   name: string,
+  env: Record<string, string> = {},
 ): Promise<number> {
   const child = spawn(
     process.execPath,
@@ -28,6 +32,7 @@ async function startAgentProcess(
         WFE_AGENT_PASSWORD: PASSWORD,
         WFE_AGENT_CONTROLLER: 'wfe@localhost',
         WFE_LOG_LEVEL: 'warn',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -104,5 +109,38 @@ t.test(
       /under/,
       'the rscript output is in its job log',
     );
+  },
+);
+
+t.test(
+  'xmpp engine - the hypervisor example starts a VM on its host',
+  async (t) => {
+    const prosody = await prosodyServer(t, {
+      accounts: ['wfe', 'web1'].map((user) => ({ user, password: PASSWORD })),
+    });
+    const dir = t.testdir();
+    const vms = join(dir, 'vms');
+    await startAgentProcess(t, prosody.url, 'web1', { WFE_VM_ROOT: vms });
+
+    const engine = await createEngine({
+      taskletRoots: [join(root, 'examples', 'tasklets')],
+      dataDir: join(dir, 'data'),
+      logger: silentLogger(),
+      xmpp: { url: prosody.url, jid: 'wfe@localhost', password: PASSWORD },
+    });
+    t.teardown(() => engine.stop());
+
+    const created = await engine.run({
+      action: 'machine.create',
+      params: { name: 'db1', host: 'web1' },
+    });
+    const started = await engine.run({
+      action: 'machine.start',
+      target: (created.result as { guid: string }).guid,
+    });
+
+    t.equal(started.status, 'done', JSON.stringify(started.error));
+    t.ok(existsSync(join(vms, 'db1', 'state')), 'the VM lives on web1');
+    t.equal(readFileSync(join(vms, 'db1', 'state'), 'utf8'), 'running\n');
   },
 );

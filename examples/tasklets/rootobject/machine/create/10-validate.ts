@@ -4,7 +4,7 @@ import type { TaskletContext } from '../../../../../runtime/tasklets/types.js';
 export const priority = 100;
 
 export function main(ctx: TaskletContext) {
-  const { name, memoryMb = 512 } = ctx.params;
+  const { name, memoryMb = 512, host = 'local' } = ctx.params;
 
   if (typeof name !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(name)) {
     throw Object.assign(
@@ -18,5 +18,13 @@ export function main(ctx: TaskletContext) {
     });
   }
 
+  if (typeof host !== 'string' || host.length === 0) {
+    throw Object.assign(
+      new Error('params.host must be an agent id, like "local" or "web1"'),
+      { code: 'BAD_PARAMS' },
+    );
+  }
+
   ctx.params.memoryMb = memoryMb;
+  ctx.params.host = host;
 }

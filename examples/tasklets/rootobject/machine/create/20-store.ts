@@ -14,6 +14,7 @@ export async function main(ctx: TaskletContext) {
   const machine = await ctx.drp.create('machine', {
     name: ctx.params.name,
     memoryMb: ctx.params.memoryMb,
+    host: ctx.params.host,
     status: 'stopped',
   });
   ctx.log.info('machine created', { guid: machine.guid });

@@ -13,7 +13,11 @@ export async function main(ctx: TaskletContext) {
   }
 
   const vm = await ctx.actions.run('hypervisor.startVm', {
-    params: { name: machine.data.name, memoryMb: machine.data.memoryMb },
+    params: {
+      name: machine.data.name,
+      memoryMb: machine.data.memoryMb,
+      agent: machine.data.host,
+    },
   });
 
   const saved = await ctx.drp.save({
