@@ -52,6 +52,15 @@ export interface EngineOptions {
   nats?: NatsOptions;
   /** Log in to XMPP as the agent controller, to reach remote agents. */
   xmpp?: XmppOptions;
+  /** How the XMPP agent controller waits for and loads remote agents. */
+  agents?: {
+    /** A run waits this long for its agent to come online. @default 30000 */
+    startTimeoutMs?: number;
+    /** An agent may be away this long mid-script. @default 30000 */
+    lostGraceMs?: number;
+    /** Runs in flight on one agent. @default 4 */
+    concurrencyPerAgent?: number;
+  };
   /** Where the embedded store lives. @default '.wfe' */
   dataDir?: string;
   /** A store to use instead of the embedded one. */
@@ -182,6 +191,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : options.xmpp
         ? await startAgentController({
             ...options.xmpp,
+            ...options.agents,
             bus,
             logger,
             tmpDir: tmpdir(),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 import {
   client as createClient,
@@ -74,6 +75,7 @@ export async function connectXmpp(
     },
   });
   if (ca !== undefined) addCaToDirectTls(client, ca);
+  decodeAcrossReads(client);
 
   // Reconnecting is for a link that was up; a failed first login is final.
   client.reconnect.stop();
@@ -203,6 +205,37 @@ function addCaToDirectTls(client: Client, ca: string): void {
     }
     return WithCa as unknown as Transport;
   });
+}
+
+/** What @xmpp/connection 0.14 keeps on the client, untyped. */
+interface ConnectionInternals {
+  socket: unknown;
+  parser: { write(text: string): void } | null;
+  _onData(data: Buffer | string): void;
+}
+
+/**
+ * @xmpp/connection 0.14 decodes each socket read on its own
+ * (`data.toString('utf8')` in `_onData`), so a character split across two
+ * reads becomes two U+FFFD. Its socket listener binds `this._onData` at the
+ * first connect, so an own method set before `start()` replaces it. The
+ * decoder keeps a partial character between reads and starts anew with
+ * each socket (reconnect, STARTTLS), whose bytes share no character.
+ */
+function decodeAcrossReads(client: Client): void {
+  const internals = client as unknown as ConnectionInternals;
+  let socket: unknown = null;
+  let decoder = new StringDecoder('utf8');
+
+  internals._onData = (data) => {
+    if (internals.socket !== socket) {
+      socket = internals.socket;
+      decoder = new StringDecoder('utf8');
+    }
+    // The websocket transport hands over strings, already whole.
+    const text = typeof data === 'string' ? data : decoder.write(data);
+    if (text !== '') internals.parser?.write(text);
+  };
 }
 
 function watch(client: Client, log: Logger, isUp: () => boolean): void {

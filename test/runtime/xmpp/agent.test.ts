@@ -163,6 +163,18 @@ function joined(chunks: AgentOutputChunk[], stream: 'stdout' | 'stderr') {
     .join('');
 }
 
+/** The longest prefix of `text` that is at most `maxBytes` in UTF-8. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
 // PID 1 here does not reap orphans, so a dead process may stay a zombie.
 function processGone(pid: number): boolean {
   try {
@@ -437,9 +449,11 @@ t.test('agent over real prosody', async (t) => {
     async (t) => {
       const agent = await agentFor(t, server);
       const controller = await testController(t, server);
-      // ASCII: @xmpp/connection 0.14 decodes each TCP read on its own, so
-      // a character split between reads arrives as U+FFFD (not ours).
-      const source = "process.stdout.write('x'.repeat(3_000_000));\n";
+      // 1-, 2-, 3- and 4-byte characters, 10 bytes a round: chunks and TCP
+      // reads end inside characters, which must all arrive whole.
+      const round = 'aé€😀';
+      const rounds = 300_000;
+      const source = `process.stdout.write(${JSON.stringify(round)}.repeat(${rounds}));\n`;
 
       await controller.send(agent.jid, 'run', {
         ...runBody('job-big', source),
@@ -455,12 +469,15 @@ t.test('agent over real prosody', async (t) => {
         chunks.every((chunk) => Buffer.byteLength(chunk.chunk) <= CHUNK_BYTES),
         'no chunk is over CHUNK_BYTES',
       );
-      const kept = 1024 * 1024;
+      // The cap keeps whole characters only: the longest prefix that fits.
+      const all = round.repeat(rounds);
+      const kept = utf8Prefix(all, 1024 * 1024);
+      const dropped = Buffer.byteLength(all) - Buffer.byteLength(kept);
+      t.notOk(stdout.includes('\uFFFD'), 'no replacement character');
       t.equal(
         stdout,
-        'x'.repeat(kept) +
-          `\n[wfe: stdout truncated, ${3_000_000 - kept} bytes dropped]\n`,
-        'the kept bytes, then the marker line',
+        kept + `\n[wfe: stdout truncated, ${dropped} bytes dropped]\n`,
+        'the kept characters, then the marker line',
       );
     },
   );
