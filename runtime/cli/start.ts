@@ -101,7 +101,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
 
   const stop = stopRequested(io);
   try {
-    io.stdout(readyText(engine, { dataDir, taskletRoots, nats }));
+    io.stdout(readyText(engine, { dataDir, taskletRoots, nats, xmpp }));
     const reason = await Promise.race([stop.promise, engine.failed]);
     io.stdout(`wfe start: ${reason}, stopping\n`);
   } finally {
@@ -165,6 +165,7 @@ interface Setup {
   dataDir: string;
   taskletRoots: string[];
   nats: NatsOptions | null;
+  xmpp: XmppOptions | undefined;
 }
 
 function readyText(engine: Engine, setup: Setup): string {
@@ -179,6 +180,9 @@ function readyText(engine: Engine, setup: Setup): string {
     `${READY_LINE} (pid ${process.pid}); stop it with Ctrl-C or SIGTERM`,
     `  role      ${engine.role}`,
     ...(setup.nats ? [`  nats      ${displayUrl(setup.nats.url)}`] : []),
+    ...(setup.xmpp && engine.role !== 'worker' && engine.role !== 'writer'
+      ? [`  agents    over ${setup.xmpp.url} as ${setup.xmpp.jid}`]
+      : []),
     ...(keepsStore ? [`  data      ${setup.dataDir}`] : []),
     ...(engine.registry
       ? [

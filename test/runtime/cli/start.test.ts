@@ -4,6 +4,7 @@ import t from 'tap';
 import { main } from '../../../runtime/cli/main.js';
 import { READY_LINE } from '../../../runtime/cli/start.js';
 import { natsServer } from '../../helpers/nats.js';
+import { prosodyServer } from '../../helpers/prosody.js';
 import { wfe, workspace } from './cli-io.js';
 
 t.test(
@@ -135,4 +136,46 @@ t.test('start - an unreachable NATS server fails with one line', async (t) => {
 
   t.equal(result.code, 1);
   t.match(result.stderr, /^wfe: NATS_UNREACHABLE: [^\n]+\n$/);
+});
+
+t.test('start - --xmpp makes the engine the agent controller', async (t) => {
+  const prosody = await prosodyServer(t, {
+    accounts: [{ user: 'wfe', password: 'pw' }],
+  });
+  const dir = await workspace(t);
+  const stop = new AbortController();
+  stop.abort();
+
+  const result = await wfe(
+    ['start', '--xmpp', prosody.url, '--jid', 'wfe@localhost'],
+    {
+      env: {
+        WFE_DATA_DIR: path.join(dir, 'data'),
+        WFE_XMPP_PASSWORD: 'pw',
+        WFE_LOG_LEVEL: 'silent',
+      },
+      stopSignal: stop.signal,
+    },
+  );
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, `  agents    over ${prosody.url} as wfe@localhost\n`);
+
+  const missing = await wfe(['start', '--xmpp', prosody.url], {
+    env: { WFE_DATA_DIR: path.join(dir, 'data') },
+  });
+  t.equal(missing.code, 2, 'a login needs a JID and a password');
+  t.match(missing.stderr, /--xmpp needs --jid/);
+
+  const wrong = await wfe(
+    ['start', '--xmpp', prosody.url, '--jid', 'wfe@localhost'],
+    {
+      env: {
+        WFE_DATA_DIR: path.join(dir, 'data'),
+        WFE_XMPP_PASSWORD: 'nope',
+        WFE_LOG_LEVEL: 'silent',
+      },
+    },
+  );
+  t.equal(wrong.code, 1);
+  t.match(wrong.stderr, /XMPP_AUTH/);
 });
