@@ -217,7 +217,7 @@ interface ConnectionInternals {
 /**
  * @xmpp/connection 0.14 decodes each socket read on its own
  * (`data.toString('utf8')` in `_onData`), so a character split across two
- * reads becomes two U+FFFD. Its socket listener binds `this._onData` at the
+ * reads becomes U+FFFD. Its socket listener binds `this._onData` at the
  * first connect, so an own method set before `start()` replaces it. The
  * decoder keeps a partial character between reads and starts anew with
  * each socket (reconnect, STARTTLS), whose bytes share no character.
