@@ -78,6 +78,7 @@ export function busAgents(options: BusAgentsOptions): AgentsAccess {
         },
         options.job.record.id,
         (job) => scriptWork(job, { ...options, agentId, file, scriptOptions }),
+        { lostOn: ['AGENT_LOST'] },
       );
 
       const final = await options.runner.wait(child.id);

@@ -16,12 +16,13 @@ export const JOB_STATUSES = [
   'done',
   'error',
   'cancelled',
+  'lost',
 ] as const;
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export function isFinished(status: JobStatus): boolean {
-  return status === 'done' || status === 'error' || status === 'cancelled';
+  return status !== 'waiting' && status !== 'running';
 }
 
 export interface JobRecord {

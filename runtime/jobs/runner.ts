@@ -19,6 +19,15 @@ import type { ValidSubmission } from './submission.js';
 // One shared reason: building an error per job showed up in profiles.
 const JOB_ENDED = new WfeError('JOB_ENDED', 'the job has ended');
 
+export interface StartOptions {
+  /**
+   * Error codes that mean the job ended but nobody knows how (its agent
+   * went away and stayed away); the job is then recorded `lost`, not
+   * `error`, which is what operators look for.
+   */
+  lostOn?: readonly string[];
+}
+
 /** Builds the work of a job once its record is durable. */
 export type WorkFactory = (job: LiveJob) => JobWork;
 
@@ -32,6 +41,7 @@ export interface LiveJob {
 }
 
 interface Entry extends LiveJob {
+  lostOn: readonly string[];
   waiters: Array<(record: JobRecord) => void>;
   cancelReason: string | null;
   actor: Actor<typeof jobLogic> | null;
@@ -79,6 +89,7 @@ export class JobRunner {
     submission: ValidSubmission,
     parentId: string | null,
     makeWork: WorkFactory,
+    options: StartOptions = {},
   ): Promise<JobRecord> {
     const parent = parentId === null ? null : this.#live.get(parentId);
     if (parentId !== null && !parent) {
@@ -106,7 +117,7 @@ export class JobRunner {
 
     await this.#persist(record, true);
 
-    const entry = this.#track(record, parent ?? null);
+    const entry = this.#track(record, parent ?? null, options.lostOn ?? []);
     this.#launch(entry, makeWork);
     return { ...record, status: 'waiting' };
   }
@@ -157,7 +168,11 @@ export class JobRunner {
     return [...this.#live.keys()];
   }
 
-  #track(record: JobRecord, parent: Entry | null): Entry {
+  #track(
+    record: JobRecord,
+    parent: Entry | null,
+    lostOn: readonly string[],
+  ): Entry {
     // The abort controller is made on first use of the signal: most jobs
     // end without anyone listening, and one per job showed in profiles.
     let controller: AbortController | null = null;
@@ -187,6 +202,7 @@ export class JobRunner {
       waiters: [],
       cancelReason: parent?.cancelReason ?? null,
       actor: null,
+      lostOn,
     };
     this.#live.set(record.id, entry);
     parent?.children.add(record.id);
@@ -245,7 +261,10 @@ export class JobRunner {
     if (!entry) return;
 
     const { record } = entry;
-    record.status = output.status;
+    record.status =
+      output.status === 'error' && entry.lostOn.includes(output.error.code)
+        ? 'lost'
+        : output.status;
     record.endedAt = this.#deps.clock.now();
     if (output.status === 'done') record.result = output.result ?? null;
     else record.error = output.error;

@@ -98,7 +98,7 @@ t.test('jobs - mistakes on the command line exit 2', async (t) => {
     [['jobs', '--follow', ...data], /--follow needs the engines/],
     [['jobs', 'show', 'x', '--follow'], /--follow needs the engines/],
     [['jobs', 'show', 'x', '--follow', '--json', ...flag], /not --json/],
-    [['jobs', '--status', 'lost', ...flag], /--status must be one of/],
+    [['jobs', '--status', 'sleeping', ...flag], /--status must be one of/],
   ];
   for (const [argv, message] of cases) {
     const result = await wfe(argv);

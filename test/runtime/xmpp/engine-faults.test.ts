@@ -171,7 +171,7 @@ t.test('xmpp engine faults - an agent killed mid-script', async (t) => {
   t.equal(final.status, 'error');
   t.equal(final.error?.code, 'AGENT_LOST', 'the action sees the loss');
   const script = await scriptJob(engine, action.id);
-  t.equal(script?.status, 'error');
+  t.equal(script?.status, 'lost', 'the rscript job is lost, not failed');
   t.match(script?.error, {
     code: 'AGENT_LOST',
     retryable: true,
