@@ -24,6 +24,7 @@ import {
   type AgentReplay,
   type Payload,
 } from './protocol.js';
+import { payloadElement, refusalElement } from './stanzas.js';
 
 /** A run as it comes on the wire: the addressee is the stanza's `to`. */
 type RunRequest = Extract<Payload, { name: 'run' }>['body'];
@@ -53,17 +54,7 @@ export interface RunningAgent {
 }
 
 const DEFAULT_CONCURRENCY = 4;
-const STANZAS_NS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const STREAMS = ['stdout', 'stderr'] as const;
-
-// The stanza error condition that goes with each refusal code.
-const CONDITIONS: Record<string, string> = {
-  NOT_AUTHORIZED: 'forbidden',
-  AGENT_BUSY: 'resource-constraint',
-  SHUTTING_DOWN: 'resource-constraint',
-  RUN_IN_PROGRESS: 'conflict',
-  UNKNOWN_JOB: 'item-not-found',
-};
 
 interface Run {
   jobId: string;
@@ -492,26 +483,8 @@ export function splitUtf8(text: string, maxBytes: number): string[] {
   return pieces;
 }
 
-function payloadElement(payload: Payload): Element {
-  return xml(payload.name, { xmlns: AGENT_NS }, encodePayload(payload));
-}
-
 function refusal(code: string, message: string): AgentRefusal {
   return { code, message };
-}
-
-function refusalElement(answer: AgentRefusal): Element {
-  const retryable =
-    answer.code === 'AGENT_BUSY' || answer.code === 'SHUTTING_DOWN';
-  const condition =
-    CONDITIONS[answer.code] ??
-    (/^BAD_/.test(answer.code) ? 'bad-request' : 'undefined-condition');
-  return xml(
-    'error',
-    { type: retryable ? 'wait' : 'cancel' },
-    xml(condition, { xmlns: STANZAS_NS }),
-    payloadElement({ name: 'refused', body: answer }),
-  );
 }
 
 /** A done that fits in one payload: a huge result is replaced by an error. */

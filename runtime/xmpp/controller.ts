@@ -28,10 +28,10 @@ import type { XmppOptions } from './options.js';
 import {
   AGENT_NS,
   decodePayload,
-  encodePayload,
   type AgentRefusal,
   type Payload,
 } from './protocol.js';
+import { payloadElement, refusalElement, refusalOf } from './stanzas.js';
 
 /** The login (the JID is the one agents obey), and how runs are kept. */
 export interface XmppAgentControllerOptions extends XmppOptions {
@@ -81,7 +81,6 @@ const DEFAULT_MAILBOX_CAPACITY = 10_000;
 const IQ_TIMEOUT_MS = 10_000;
 // A proxy answers a `done` within a tick; this only guards a broken one.
 const DONE_ANSWER_MS = 10_000;
-const STANZAS_NS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 // @xmpp/iq answers a truthy non-element with an empty result; the shared
 // declaration of the client does not allow for it.
 const EMPTY_RESULT = {} as unknown as Element;
@@ -458,32 +457,6 @@ class XmppController implements RemoteAgents {
 
 function bareOf(jid: string): string {
   return jid.split('/')[0]!.toLowerCase();
-}
-
-function payloadElement(payload: Payload): Element {
-  return xml(payload.name, { xmlns: AGENT_NS }, encodePayload(payload));
-}
-
-function refusalElement(refusal: AgentRefusal): Element {
-  return xml(
-    'error',
-    { type: 'wait' },
-    xml('undefined-condition', { xmlns: STANZAS_NS }),
-    payloadElement({ name: 'refused', body: refusal }),
-  );
-}
-
-/** The agent's refusal carried by an iq error, or null for other failures. */
-function refusalOf(err: unknown): AgentRefusal | null {
-  const element = (err as { element?: Element }).element;
-  const refused = element?.getChild('refused', AGENT_NS);
-  if (refused === undefined) return null;
-  try {
-    const payload = decodePayload('refused', refused.text());
-    return payload.name === 'refused' ? payload.body : null;
-  } catch {
-    return null;
-  }
 }
 
 function busy(message: string): AgentRefusal {
