@@ -1,16 +1,17 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+
+import {
+  findBinary,
+  freePort,
+  launch,
+  stopProcess,
+  waitReady,
+} from './child-process.js';
 
 /**
  * A real prosody XMPP server for tests and benchmarks: a child process on a
@@ -43,22 +44,14 @@ export interface ProsodyServer {
   kill(): void;
 }
 
-const READY_DEADLINE_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 4_000;
-
-// Servers still running when the test process exits die with it.
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 export async function startProsody(
   options: ProsodyOptions = {},
 ): Promise<ProsodyServer> {
   const binaries = {
-    prosody: findBinary('prosody'),
-    prosodyctl: findBinary('prosodyctl'),
+    prosody: findBinary('prosody', 'prosody'),
+    prosodyctl: findBinary('prosodyctl', 'prosody'),
   };
   const domain = options.domain ?? 'localhost';
   const ownDir = options.dir === undefined;
@@ -76,14 +69,14 @@ export async function startProsody(
       password,
     ]);
 
-  let child: Launched;
+  let child: Prosody;
   try {
     writeConfig(config, dir, port, domain);
     for (const account of options.accounts ?? []) {
       await register(account.user, account.password);
     }
-    child = await launch(binaries.prosody, config, logFile);
-    await waitReady(child, port, domain);
+    child = await start(binaries.prosody, config, logFile);
+    await waitSpeaking(child, port, domain);
   } catch (err) {
     if (ownDir) rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -102,8 +95,8 @@ export async function startProsody(
     },
     restart: async () => {
       await stopProcess(child.process);
-      child = await launch(binaries.prosody, config, logFile);
-      await waitReady(child, port, domain);
+      child = await start(binaries.prosody, config, logFile);
+      await waitSpeaking(child, port, domain);
       server.pid = child.process.pid!;
     },
     kill: () => {
@@ -111,42 +104,6 @@ export async function startProsody(
     },
   };
   return server;
-}
-
-function findBinary(name: string): string {
-  const folders = [
-    ...(process.env.PATH ?? '').split(delimiter),
-    '/usr/bin',
-    '/usr/sbin',
-  ];
-  for (const folder of folders) {
-    if (!folder) continue;
-    const file = join(folder, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  throw new Error(
-    `${name} is not installed: run \`apt-get install prosody\` ` +
-      '(scripts/services/install.sh does it)',
-  );
-}
-
-/** A port the OS just handed out; free unless someone races us for it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function writeConfig(
@@ -199,35 +156,20 @@ function run(binary: string, args: string[]): Promise<void> {
   });
 }
 
-interface Launched {
+interface Prosody {
   process: ChildProcess;
   /** The end of its stderr and of its log file, to explain a failure. */
   output: () => string;
 }
 
-async function launch(
+async function start(
   binary: string,
   config: string,
   logFile: string,
-): Promise<Launched> {
-  const child = spawn(binary, ['-F', '--config', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let tail = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    tail = (tail + chunk).slice(-OUTPUT_TAIL_CHARS);
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-
-  // A spawn failure (ENOENT, EACCES) arrives as an event, not a throw.
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  const output = () => `${tail}\n${readTail(logFile)}`.trim();
-  return { process: child, output };
+): Promise<Prosody> {
+  const child = await launch(binary, ['-F', '--config', config]);
+  const output = () => `${child.stderr()}\n${readTail(logFile)}`.trim();
+  return { process: child.process, output };
 }
 
 function readTail(file: string): string {
@@ -238,27 +180,16 @@ function readTail(file: string): string {
   }
 }
 
-async function waitReady(
-  { process: child, output }: Launched,
+function waitSpeaking(
+  { process: child, output }: Prosody,
   port: number,
   domain: string,
 ): Promise<void> {
-  const deadline = Date.now() + READY_DEADLINE_MS;
-
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `prosody exited (${child.exitCode ?? child.signalCode}) ` +
-          `before it was ready:\n${output()}`,
-      );
-    }
-    if (await answersStreamHeader(port, domain)) return;
-    await sleep(25);
-  }
-
-  await stopProcess(child);
-  throw new Error(
-    `prosody was not ready within ${READY_DEADLINE_MS} ms:\n${output()}`,
+  return waitReady(
+    'prosody',
+    child,
+    () => answersStreamHeader(port, domain),
+    output,
   );
 }
 
@@ -287,18 +218,4 @@ function answersStreamHeader(port: number, domain: string): Promise<boolean> {
     });
     socket.once('close', () => finish(false));
   });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-
-  const exited = new Promise<void>((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

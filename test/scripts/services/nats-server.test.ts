@@ -60,17 +60,3 @@ t.test('nats server - a server that cannot start says why', async (t) => {
   });
   await t.rejects(started, /exited .*before it was ready[\s\S]*max_payload/);
 });
-
-t.test('nats server - a missing binary names the fix', async (t) => {
-  const { startNatsServer: start } = await t.mockImport<
-    typeof import('../../../scripts/services/nats-server.js')
-  >('../../../scripts/services/nats-server.js', {
-    'node:fs': {
-      ...(await import('node:fs')),
-      accessSync: () => {
-        throw new Error('ENOENT');
-      },
-    },
-  });
-  await t.rejects(start(), /apt-get install nats-server/);
-});

@@ -81,17 +81,3 @@ t.test('prosody - a bad account says why', async (t) => {
     /prosodyctl .*register.* failed/,
   );
 });
-
-t.test('prosody - a missing binary names the package', async (t) => {
-  const { startProsody: start } = await t.mockImport<
-    typeof import('../../../scripts/services/prosody.js')
-  >('../../../scripts/services/prosody.js', {
-    'node:fs': {
-      ...(await import('node:fs')),
-      accessSync: () => {
-        throw new Error('ENOENT');
-      },
-    },
-  });
-  await t.rejects(start(), /apt-get install prosody/);
-});

@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/**
+ * What the test servers (nats-server, prosody) share: finding the
+ * binary, a free loopback port, running it as a child with the tail of
+ * its stderr kept, waiting until it is ready, and stopping it by PID.
+ */
+
+const READY_DEADLINE_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+const STDERR_TAIL_CHARS = 4_000;
+
+// Servers still running when the test process exits die with it.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface Launched {
+  process: ChildProcess;
+  /** The end of what it wrote to stderr. */
+  stderr(): string;
+}
+
+/** The binary's path, or an error saying how to install it. */
+export function findBinary(name: string, debianPackage: string): string {
+  const folders = [
+    ...(process.env.PATH ?? '').split(delimiter),
+    '/usr/sbin',
+    '/usr/bin',
+    '/usr/local/bin',
+  ];
+  for (const folder of folders) {
+    if (!folder) continue;
+    const file = join(folder, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  throw new Error(
+    `${name} is not installed: run \`apt-get install ${debianPackage}\` ` +
+      '(scripts/services/install.sh does it)',
+  );
+}
+
+/** A port the OS just handed out; free unless someone races us for it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the binary; resolves once the process exists. */
+export async function launch(
+  binary: string,
+  args: string[],
+): Promise<Launched> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    tail = (tail + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+
+  // A spawn failure (ENOENT, EACCES) arrives as an event, not a throw.
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  return { process: child, stderr: () => tail };
+}
+
+/**
+ * Polls `ready` until it says yes. A process that exits first, or that
+ * is not ready in time, fails with `explain()` (its output) attached.
+ */
+export async function waitReady(
+  name: string,
+  child: ChildProcess,
+  ready: () => Promise<boolean>,
+  explain: () => string,
+): Promise<void> {
+  const deadline = Date.now() + READY_DEADLINE_MS;
+
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `${name} exited (${child.exitCode ?? child.signalCode}) ` +
+          `before it was ready:\n${explain()}`,
+      );
+    }
+    if (await ready()) return;
+    await sleep(25);
+  }
+
+  await stopProcess(child);
+  throw new Error(
+    `${name} was not ready within ${READY_DEADLINE_MS} ms:\n${explain()}`,
+  );
+}
+
+/** SIGTERM, then SIGKILL if it is still there after a grace period. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+
+  const exited = new Promise<void>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,40 @@
+import t from 'tap';
+
+import {
+  findBinary,
+  freePort,
+  launch,
+  stopProcess,
+  waitReady,
+} from '../../../scripts/services/child-process.js';
+
+t.test('child process - a missing binary names its package', async (t) => {
+  t.throws(() => findBinary('wfe-no-such-server', 'wfe-server-pkg'), {
+    message:
+      /wfe-no-such-server is not installed: run `apt-get install wfe-server-pkg`/,
+  });
+  t.match(findBinary('sh', 'dash'), /\/sh$/, 'one on PATH is found');
+});
+
+t.test('child process - free ports are distinct loopback ports', async (t) => {
+  const ports = await Promise.all([freePort(), freePort()]);
+  t.ok(ports.every((port) => port > 0));
+});
+
+t.test('child process - an early exit is explained', async (t) => {
+  const child = await launch('/bin/sh', ['-c', 'echo broken >&2; exit 3']);
+  await t.rejects(
+    waitReady('sh', child.process, async () => false, child.stderr),
+    { message: /sh exited \(3\) before it was ready:\nbroken/ },
+  );
+});
+
+t.test(
+  'child process - stop ends a process that ignores SIGTERM',
+  async (t) => {
+    const child = await launch('/bin/sh', ['-c', "trap '' TERM; sleep 30"]);
+    await waitReady('sh', child.process, async () => true, child.stderr);
+    await stopProcess(child.process);
+    t.not(child.process.signalCode ?? child.process.exitCode, null, 'it ended');
+  },
+);
