@@ -16,6 +16,7 @@ import type {
   AgentRefusal,
   AgentReplay,
 } from '../runtime/xmpp/protocol.js';
+import { RunOutput } from './run-output.js';
 
 /**
  * The agent controller's actor for one agent: it queues the runs sent to
@@ -99,8 +100,6 @@ const RETRY_MS = 1000;
 // A done whose output is still incomplete after this many replays is
 // taken as it is, with a note of what is missing.
 const MAX_REPLAYS = 3;
-// A peer that skips sequence numbers must not make us hoard chunks.
-const MAX_PENDING_CHUNKS = 10_000;
 
 interface Run {
   ticket: RunTicket;
@@ -109,12 +108,7 @@ interface Run {
   sentTo: string | null;
   timers: Partial<Record<RunTimer, TimerHandle>>;
   killReason: string | null;
-  /** The agent's next sequence number; earlier ones are published. */
-  next: number;
-  pending: Map<number, AgentOutputChunk>;
-  published: number;
-  stdout: string[];
-  stderr: string[];
+  output: RunOutput;
   replays: number;
 }
 
@@ -228,11 +222,9 @@ class AgentProxy {
       sentTo: null,
       timers: {},
       killReason: null,
-      next: 1,
-      pending: new Map(),
-      published: 0,
-      stdout: [],
-      stderr: [],
+      output: new RunOutput((seq, stream, chunk) =>
+        ticket.onChunk({ jobId, seq, stream, chunk }),
+      ),
       replays: 0,
     };
     this.#runs.set(jobId, run);
@@ -364,7 +356,7 @@ class AgentProxy {
   #sendReplay(run: Run, to: string): void {
     const { jobId } = run.ticket.request;
     this.#input.link
-      .replay(to, { jobId, fromSeq: run.next })
+      .replay(to, { jobId, fromSeq: run.output.next })
       .catch((err: unknown) =>
         this.#log.warn({ jobId, err }, 'replay not delivered'),
       );
@@ -410,23 +402,7 @@ class AgentProxy {
       return;
     }
 
-    const known = chunk.seq < run.next || run.pending.has(chunk.seq);
-    if (known || run.pending.size >= MAX_PENDING_CHUNKS) return;
-    run.pending.set(chunk.seq, chunk);
-    for (;;) {
-      const next = run.pending.get(run.next);
-      if (next === undefined) break;
-      run.pending.delete(run.next);
-      run.next += 1;
-      this.#publish(run, next.stream, next.chunk);
-    }
-  }
-
-  #publish(run: Run, stream: 'stdout' | 'stderr', chunk: string): void {
-    run.published += 1;
-    run[stream].push(chunk);
-    const { jobId } = run.ticket.request;
-    run.ticket.onChunk({ jobId, seq: run.published, stream, chunk });
+    run.output.add(chunk);
   }
 
   /**
@@ -441,32 +417,24 @@ class AgentProxy {
       return 'forget';
     }
 
-    const missing = done.chunks - (run.next - 1);
+    const missing = run.output.missing(done.chunks);
     if (missing > 0 && run.replays < MAX_REPLAYS) {
       run.replays += 1;
       this.#sendReplay(run, from);
       return {
         refused: {
           code: 'OUTPUT_INCOMPLETE',
-          message: `output from seq ${run.next} is missing; replay asked`,
+          message: `output from seq ${run.output.next} is missing; replay asked`,
         },
       };
     }
 
-    if (missing > 0) this.#publishWithGaps(run, done.chunks);
+    if (missing > 0) {
+      const lost = run.output.closeWithGaps(done.chunks);
+      this.#log.warn({ jobId: done.jobId, lost }, 'output lost');
+    }
     this.#finish(run, done);
     return 'ack';
-  }
-
-  #publishWithGaps(run: Run, chunks: number): void {
-    const seqs = [...run.pending.keys()].filter((seq) => seq <= chunks);
-    for (const seq of seqs.sort((a, b) => a - b)) {
-      const chunk = run.pending.get(seq)!;
-      this.#publish(run, chunk.stream, chunk.chunk);
-    }
-    const lost = chunks - (run.next - 1) - seqs.length;
-    this.#log.warn({ jobId: run.ticket.request.jobId, lost }, 'output lost');
-    this.#publish(run, 'stderr', `\n[wfe: ${lost} output chunks lost]\n`);
   }
 
   #finish(run: Run, done: AgentDone): void {
@@ -489,9 +457,9 @@ class AgentProxy {
     const { chunks: _chunks, jobId: _jobId, error: _error, ...outcome } = done;
     run.ticket.resolve({
       ...outcome,
-      stdout: run.stdout.join(''),
-      stderr: run.stderr.join(''),
-      chunks: run.published,
+      stdout: run.output.text('stdout'),
+      stderr: run.output.text('stderr'),
+      chunks: run.output.emitted,
     });
   }
 
