@@ -2,7 +2,11 @@ import t from 'tap';
 
 import { RunOutput } from '../../actors/run-output.js';
 
-const chunk = (seq: number, text: string, stream = 'stdout' as const) => ({
+const chunk = (
+  seq: number,
+  text: string,
+  stream: 'stdout' | 'stderr' = 'stdout',
+) => ({
   jobId: 'j',
   seq,
   stream,
