@@ -20,6 +20,7 @@ import type { Bus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { busStore } from './drp/bus-store.js';
 import { acquireDataLock, type DataLock } from './drp/data-lock.js';
+import { openMongoStore, type MongoStoreOptions } from './drp/mongo-store.js';
 import { openSqliteStore } from './drp/sqlite-store.js';
 import type { JobRecord, Store } from './drp/types.js';
 import { DrpWriterClient } from './drp/writer-client.js';
@@ -63,6 +64,11 @@ export interface EngineOptions {
   };
   /** Where the embedded store lives. @default '.wfe' */
   dataDir?: string;
+  /**
+   * Keep the DRP in MongoDB instead of the embedded SQLite store (the
+   * writer and `all` roles open it).
+   */
+  mongodb?: MongoStoreOptions;
   /** A store to use instead of the embedded one. */
   store?: Store;
   logger?: Logger;
@@ -142,7 +148,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     let store: Store;
     if (!runsWriter) store = busStore(bus);
     else if (options.store) store = options.store;
-    else {
+    else if (options.mongodb) {
+      const opened = await openMongoStore({ logger, ...options.mongodb });
+      cleanup.push(() => opened.close());
+      store = opened;
+      logger.info({ store: store.kind, at: store.location }, 'DRP store open');
+    } else {
       lock = acquireDataLock(dataDir, owner);
       cleanup.push(() => lock?.release());
       if (lock.tookOverFrom !== undefined) {
@@ -154,6 +165,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const opened = openSqliteStore({ path: join(dataDir, 'wfe.db') });
       cleanup.push(() => opened.close());
       store = opened;
+      logger.info({ store: store.kind, at: store.location }, 'DRP store open');
     }
 
     const writer = new DrpWriterClient(bus);

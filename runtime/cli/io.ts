@@ -2,9 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { openSqliteStore } from '../drp/sqlite-store.js';
-import type { Store } from '../drp/types.js';
-import { WfeError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 
 /** Where a command writes and what it reads from its surroundings. */
@@ -108,20 +105,4 @@ export interface Command {
   /** The full `--help` text. */
   help: string;
   run(argv: string[], io: CliIo): Promise<number>;
-}
-
-/**
- * Opens the store of a data folder for reading. Opening would create an
- * empty database, which would hide a mistyped --data, so a missing file is
- * an error instead.
- */
-export function openExistingStore(io: CliIo, dataFlag?: string): Store {
-  const dataDir = resolveDataDir(io, dataFlag);
-  const path = join(dataDir, 'wfe.db');
-  if (!existsSync(path)) {
-    throw new WfeError('NO_DATA', `no wfe data in ${dataDir}`, {
-      details: { path },
-    });
-  }
-  return openSqliteStore({ path });
 }

@@ -1,16 +1,18 @@
 import type { JobLogEntry, JobRecord, Store } from '../drp/types.js';
 import { WfeError } from '../errors.js';
 import { expectPositionals, parseFlags, UsageError } from './args.js';
-import { openExistingStore, type CliIo } from './io.js';
+import { type CliIo } from './io.js';
 import { followJob } from './jobs-follow.js';
 import { jobViewOverNats } from './jobs-nats.js';
+import { mongoFlagHelp, openReadStore } from './store.js';
 import { natsFlagHelp, readerNatsOptions, withNatsBus } from './nats.js';
 
 const HELP = `Usage: wfe jobs show <id> [flags]
 
 Prints one job: its fields, params, result or error, the tree of jobs it
 started, and the log lines of each job in that tree. Reads the store in
---data, or asks the engines on NATS with --nats (or WFE_NATS_URL).
+--data or in MongoDB (--mongodb), or asks the engines on NATS with --nats
+(or WFE_NATS_URL).
 
 With --follow (needs NATS), then prints each change of status and each
 log line of the job and of the jobs it starts, one per line, until the
@@ -19,6 +21,7 @@ when stopped with Ctrl-C before that.
 
 Flags:
   --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe)
+  ${mongoFlagHelp(17)}
   ${natsFlagHelp(17)}
   --follow         keep printing what happens until the job ends
   --json           one JSON document: { job, tree, logs }
@@ -31,6 +34,7 @@ Examples:
 
 const FLAGS = {
   data: { type: 'string' },
+  mongodb: { type: 'string' },
   nats: { type: 'string' },
   follow: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -73,17 +77,17 @@ export async function showJob(argv: string[], io: CliIo): Promise<number> {
 
   const view = nats
     ? await withNatsBus(io, nats, (bus) => jobViewOverNats(bus, id!))
-    : await localJobView(io, values.data, id!);
+    : await localJobView(io, values, id!);
   io.stdout(values.json ? jobJson(view) : describeJob(view));
   return 0;
 }
 
 async function localJobView(
   io: CliIo,
-  dataFlag: string | undefined,
+  flags: { data?: string; mongodb?: string },
   id: string,
 ): Promise<JobView> {
-  const store = openExistingStore(io, dataFlag);
+  const store = await openReadStore('jobs show', io, flags);
   try {
     const job = await store.getJob(id);
     if (!job) {

@@ -11,27 +11,30 @@ import {
   parsePositiveInteger,
   UsageError,
 } from './args.js';
-import { openExistingStore, type CliIo, type Command } from './io.js';
+import { type CliIo, type Command } from './io.js';
 import { followAllJobs } from './jobs-follow.js';
 import { listJobsOverNats, type ListFilter } from './jobs-nats.js';
 import { formatDuration, showJob } from './jobs-show.js';
+import { mongoFlagHelp, openReadStore } from './store.js';
 import { natsFlagHelp, readerNatsOptions, withNatsBus } from './nats.js';
 
 const HELP = `Usage: wfe jobs [flags]
        wfe jobs --follow --nats URL
-       wfe jobs show <id> [--data DIR | --nats URL] [--json] [--follow]
+       wfe jobs show <id> [--data DIR | --mongodb URL | --nats URL]
+                     [--json] [--follow]
 
 Lists jobs, newest first: top-level jobs unless --all or --action is given.
 'wfe jobs show <id>' prints one job with its tree, result and logs.
-Jobs are read from the store in --data, or from the engines on NATS with
---nats (or WFE_NATS_URL, unless --data is given). Reading is safe while
-an engine runs on the same data folder.
+Jobs are read from the store in --data or in MongoDB (--mongodb), or
+from the engines on NATS with --nats (or WFE_NATS_URL, unless a store is
+named). Reading is safe while an engine runs on the same store.
 
 With --follow (needs NATS), prints every job's changes of status and log
 lines as they happen, one per line, until Ctrl-C.
 
 Flags:
   --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe)
+  ${mongoFlagHelp(17)}
   ${natsFlagHelp(17)}
   --status S       only jobs in this status (${JOB_STATUSES.join(', ')})
   --action A       only jobs of this action, at any depth
@@ -49,6 +52,7 @@ Examples:
 
 const FLAGS = {
   data: { type: 'string' },
+  mongodb: { type: 'string' },
   nats: { type: 'string' },
   status: { type: 'string' },
   action: { type: 'string' },
@@ -102,7 +106,7 @@ async function listJobs(argv: string[], io: CliIo): Promise<number> {
 
   const { jobs, next } = nats
     ? await withNatsBus(io, nats, (bus) => listJobsOverNats(bus, filter))
-    : { jobs: await localJobs(io, values.data, filter), next: null };
+    : { jobs: await localJobs(io, values, filter), next: null };
   if (values.json) {
     for (const job of jobs) io.stdout(`${JSON.stringify(job)}\n`);
   } else if (jobs.length === 0) {
@@ -116,7 +120,7 @@ async function listJobs(argv: string[], io: CliIo): Promise<number> {
 
 async function localJobs(
   io: CliIo,
-  dataFlag: string | undefined,
+  flags: { data?: string; mongodb?: string },
   filter: ListFilter,
 ): Promise<JobRecord[]> {
   const query: JobQuery = {
@@ -126,7 +130,7 @@ async function localJobs(
   };
   if (filter.topLevel) query.parentId = null;
 
-  const store = openExistingStore(io, dataFlag);
+  const store = await openReadStore('jobs', io, flags);
   try {
     return await newestJobs(store, query, filter.limit);
   } finally {

@@ -41,21 +41,23 @@ export function requireNatsOptions(
 
 /**
  * Where commands that read jobs read them: the engines on NATS with
- * --nats, the store with --data, else NATS if WFE_NATS_URL names a
- * server; null means the store.
+ * --nats, the store with --data or --mongodb, else NATS if WFE_NATS_URL
+ * names a server; null means the store.
  */
 export function readerNatsOptions(
   command: string,
   io: CliIo,
-  flags: { nats?: string; data?: string },
+  flags: { nats?: string; data?: string; mongodb?: string },
 ): NatsOptions | null {
-  if (flags.nats !== undefined && flags.data !== undefined) {
+  const storeFlag = flags.data !== undefined || flags.mongodb !== undefined;
+  if (flags.nats !== undefined && storeFlag) {
     throw new UsageError(
       command,
-      'give --nats to ask the engines or --data to read a store, not both',
+      'give --nats to ask the engines, or --data or --mongodb to read a ' +
+        'store, not both',
     );
   }
-  if (flags.data !== undefined) return null;
+  if (storeFlag) return null;
   return natsOptionsFromEnv(io.env, flags.nats);
 }
 

@@ -1,4 +1,5 @@
 import { createEngine } from '../engine.js';
+import { mongoFlagHelp, mongoOptions } from './store.js';
 import type { JobRecord } from '../drp/types.js';
 import {
   expectPositionals,
@@ -23,7 +24,9 @@ Flags:
   --target GUID      the root object the action works on
   --params JSON      the action's parameters, a JSON object (default {})
   --timeout MS       fail the job if it runs longer than this
-  --data DIR         where the store lives (env WFE_DATA_DIR, default .wfe)
+  --data DIR         where the store lives (env WFE_DATA_DIR, default .wfe);
+                     with --mongodb, only the tasklet build cache
+  ${mongoFlagHelp(19)}
   --tasklets DIR     a tasklet folder; repeat for more (env WFE_TASKLETS,
                      ':'-separated; default: the examples shipped with wfe)
   -v, --verbose      log at level info (env WFE_LOG_LEVEL wins)
@@ -38,6 +41,7 @@ const FLAGS = {
   params: { type: 'string' },
   timeout: { type: 'string' },
   data: { type: 'string' },
+  mongodb: { type: 'string' },
   tasklets: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -71,9 +75,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         : parsePositiveInteger('run', 'timeout', values.timeout),
   };
 
+  const mongodb = mongoOptions('run', io, { mongodb: values.mongodb });
   const engine = await createEngine({
     taskletRoots: resolveTaskletRoots(io, values.tasklets),
     dataDir: resolveDataDir(io, values.data),
+    mongodb: mongodb ?? undefined,
     logger: cliLogger(io, values.verbose ? 'info' : 'warn'),
   });
 

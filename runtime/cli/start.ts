@@ -18,6 +18,9 @@ import {
 import { xmppOptionsFromEnv, type XmppOptions } from '../xmpp/options.js';
 import { displayUrl, natsFlagHelp } from './nats.js';
 import { stopRequested } from './stop.js';
+import { mongoFlagHelp, mongoOptions } from './store.js';
+import type { MongoStoreOptions } from '../drp/mongo-store.js';
+import type { Store } from '../drp/types.js';
 
 const HELP = `Usage: wfe start [flags]
 
@@ -31,7 +34,9 @@ the work with other engines: each runs one role. Without it, the engine
 serves only this process.
 
 Flags:
-  --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe)
+  --data DIR       where the store lives (env WFE_DATA_DIR, default .wfe);
+                   with --mongodb, only the tasklet build cache
+  ${mongoFlagHelp(17)}
   --tasklets DIR   a tasklet folder; repeat for more (env WFE_TASKLETS,
                    ':'-separated; default: the examples shipped with wfe)
   ${natsFlagHelp(17)}
@@ -48,6 +53,7 @@ Flags:
 
 Examples:
   wfe start --data /var/lib/wfe
+  wfe start --mongodb mongodb://db1:27017,db2:27017/wfe?replicaSet=rs0
   wfe start --nats nats://127.0.0.1:4222
   wfe start --nats nats://127.0.0.1:4222 --role worker
   WFE_XMPP_PASSWORD=... wfe start --xmpp xmpp://127.0.0.1:5222 \\
@@ -56,6 +62,7 @@ Examples:
 
 const FLAGS = {
   data: { type: 'string' },
+  mongodb: { type: 'string' },
   tasklets: { type: 'string', multiple: true },
   nats: { type: 'string' },
   role: { type: 'string' },
@@ -88,6 +95,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const nats = natsOptionsFromEnv(io.env, values.nats);
   const role = toRole(values.role ?? io.env.WFE_ROLE, nats);
   const xmpp = xmppLogin(io, values);
+  const mongodb = storeOptions(io, role, values.mongodb);
 
   const engine = await createEngine({
     taskletRoots,
@@ -95,13 +103,15 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     role,
     nats: nats ?? undefined,
     xmpp,
+    mongodb: mongodb ?? undefined,
     logger: cliLogger(io, 'info'),
     watch: true,
   });
 
   const stop = stopRequested(io);
   try {
-    io.stdout(readyText(engine, { dataDir, taskletRoots, nats, xmpp }));
+    const setup = { dataDir, taskletRoots, nats, xmpp, store: engine.store };
+    io.stdout(readyText(engine, setup));
     const reason = await Promise.race([stop.promise, engine.failed]);
     io.stdout(`wfe start: ${reason}, stopping\n`);
   } finally {
@@ -135,6 +145,27 @@ function toRole(
   return role;
 }
 
+/**
+ * MongoDB for the roles that keep the store. WFE_MONGODB_URL may be set
+ * on every host of a deployment, so the other roles ignore it; the flag
+ * given to them is a mistake.
+ */
+function storeOptions(
+  io: CliIo,
+  role: EngineRole,
+  flag: string | undefined,
+): MongoStoreOptions | null {
+  const keepsStore = role === 'all' || role === 'writer';
+  if (!keepsStore && flag !== undefined) {
+    throw new UsageError(
+      'start',
+      `--mongodb is for the roles that keep the store (all, writer); ` +
+        `a ${role} reaches the store through the writer`,
+    );
+  }
+  return keepsStore ? mongoOptions('start', io, { mongodb: flag }) : null;
+}
+
 /** The agent controller's login, when --xmpp or WFE_XMPP_URL asks. */
 function xmppLogin(
   io: CliIo,
@@ -166,6 +197,7 @@ interface Setup {
   taskletRoots: string[];
   nats: NatsOptions | null;
   xmpp: XmppOptions | undefined;
+  store: Store;
 }
 
 function readyText(engine: Engine, setup: Setup): string {
@@ -183,7 +215,9 @@ function readyText(engine: Engine, setup: Setup): string {
     ...(setup.xmpp && engine.role !== 'worker' && engine.role !== 'writer'
       ? [`  agents    over ${setup.xmpp.url} as ${setup.xmpp.jid}`]
       : []),
-    ...(keepsStore ? [`  data      ${setup.dataDir}`] : []),
+    ...(keepsStore
+      ? [`  store     ${setup.store.kind} at ${setup.store.location ?? '?'}`]
+      : []),
     ...(engine.registry
       ? [
           `  tasklets  ${setup.taskletRoots.join(', ')} (reloaded on change)`,
@@ -196,7 +230,7 @@ function readyText(engine: Engine, setup: Setup): string {
     '',
     ...(setup.nats
       ? natsAdvice(engine.role, example, displayUrl(setup.nats.url))
-      : localAdvice(example, setup.dataDir)),
+      : localAdvice(example, setup)),
     '',
   ].join('\n');
 }
@@ -216,17 +250,27 @@ function natsAdvice(role: EngineRole, example: string, url: string): string[] {
   ];
 }
 
-function localAdvice(example: string, dataDir: string): string[] {
-  return [
+function localAdvice(example: string, setup: Setup): string[] {
+  const intro = [
     'This engine serves this process only. To take submissions from other',
     "processes ('wfe submit'), start it with --nats URL (or WFE_NATS_URL)",
     'naming a running nats-server.',
+  ];
+  if (setup.store.kind === 'mongodb') {
+    return [
+      ...intro,
+      "Reading this engine's jobs from another shell is safe:",
+      `  wfe jobs --mongodb ${setup.store.location ?? 'URL'}`,
+    ];
+  }
+  return [
+    ...intro,
     '`wfe run` runs an action with its own engine in its own process.',
     'Give it another data folder while this engine runs: this one holds',
     'the lock on its folder, and a second engine there stops at once with',
     'DATA_DIR_LOCKED. For example:',
-    `  wfe run ${example} --data ${join(dataDir, '..', '.wfe-run')}`,
+    `  wfe run ${example} --data ${join(setup.dataDir, '..', '.wfe-run')}`,
     "Reading this engine's jobs from another shell is safe:",
-    `  wfe jobs --data ${dataDir}`,
+    `  wfe jobs --data ${setup.dataDir}`,
   ];
 }

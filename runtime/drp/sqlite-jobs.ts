@@ -125,30 +125,3 @@ export function jobConditions(query: JobQuery): {
   }
   return { where, params };
 }
-
-/** Pre-order walk from `id`: each job comes before everything below it. */
-export function walkTree(id: string, rows: JobRow[]): JobRow[] {
-  const children = new Map<string, JobRow[]>();
-  let start: JobRow | undefined;
-  for (const row of rows) {
-    if (row.id === id) start = row;
-    if (row.parent_id === null) continue;
-    const siblings = children.get(row.parent_id);
-    if (siblings) siblings.push(row);
-    else children.set(row.parent_id, [row]);
-  }
-  if (!start) return [];
-
-  const ordered: JobRow[] = [];
-  const seen = new Set<string>();
-  const stack = [start];
-  for (let row = stack.pop(); row; row = stack.pop()) {
-    // A broken parent link could form a cycle; never loop on one.
-    if (seen.has(row.id)) continue;
-    seen.add(row.id);
-    ordered.push(row);
-    const below = children.get(row.id) ?? [];
-    for (let i = below.length - 1; i >= 0; i--) stack.push(below[i] as JobRow);
-  }
-  return ordered;
-}

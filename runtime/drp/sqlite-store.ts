@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { WfeError, type ErrorInfo } from '../errors.js';
+import { WfeError } from '../errors.js';
 import {
   type JobLogEntry,
   type JobQuery,
@@ -20,8 +20,15 @@ import {
   jobConditions,
   jobRowValues,
   toJob,
-  walkTree,
 } from './sqlite-jobs.js';
+import { walkTree } from './job-tree.js';
+import {
+  afterSeqOf,
+  checkIdempotencyKeyQuery,
+  checkJobQuery,
+  failure,
+  pageSize,
+} from './query-checks.js';
 import {
   badWrite,
   checkJob,
@@ -29,9 +36,9 @@ import {
   checkString,
   checkNumber,
   checkVersion,
-  isKnownStatus,
   isPlainObject,
   toJson,
+  versionMismatch,
 } from './write-checks.js';
 
 export interface SqliteStoreOptions {
@@ -60,16 +67,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, path);
   } catch (err) {
     db?.close();
     if (err instanceof WfeError) throw err;
     throw storeError(`open ${path}`, err);
   }
 }
-
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
 
 interface ObjectRow {
   guid: string;
@@ -93,6 +97,7 @@ type Row = Record<string, unknown>;
 
 class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  readonly location: string;
   readonly #db: Database.Database;
   #closed = false;
   readonly #queries = new Map<string, Database.Statement<unknown[], Row>>();
@@ -107,8 +112,9 @@ class SqliteStore implements Store {
   readonly #appendLog;
   readonly #applyBatch;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, path: string) {
     this.#db = db;
+    this.location = path;
 
     this.#insertObject = db.prepare<[string, string, string, number, number]>(
       `INSERT INTO objects (guid, type, version, data, created_at, updated_at)
@@ -188,9 +194,7 @@ class SqliteStore implements Store {
   }
 
   async getJobByKey(idempotencyKey: string): Promise<JobRecord | null> {
-    if (typeof idempotencyKey !== 'string') {
-      throw new WfeError('BAD_QUERY', 'an idempotency key must be a string');
-    }
+    checkIdempotencyKeyQuery(idempotencyKey);
 
     const row = this.#query(
       'SELECT * FROM jobs WHERE idempotency_key = ?',
@@ -202,9 +206,7 @@ class SqliteStore implements Store {
 
   async listJobs(query: JobQuery = {}): Promise<JobRecord[]> {
     const limit = pageSize(query.limit);
-    if (query.status !== undefined && !isKnownStatus(query.status)) {
-      throw new WfeError('BAD_QUERY', `unknown job status ${query.status}`);
-    }
+    checkJobQuery(query);
 
     const { where, params } = jobConditions(query);
     params.push(limit);
@@ -227,15 +229,12 @@ class SqliteStore implements Store {
       [top.root_id],
       'all',
     ) as JobRow[];
-    return walkTree(id, rows).map(toJob);
+    return walkTree(id, rows.map(toJob));
   }
 
   async jobLogs(jobId: string, query: LogQuery = {}): Promise<JobLogEntry[]> {
     const limit = pageSize(query.limit);
-    const afterSeq = query.afterSeq ?? 0;
-    if (!Number.isInteger(afterSeq)) {
-      throw new WfeError('BAD_QUERY', `afterSeq must be an integer`);
-    }
+    const afterSeq = afterSeqOf(query);
 
     const rows = this.#query(
       `SELECT * FROM job_logs WHERE job_id = ? AND seq > ?
@@ -345,20 +344,8 @@ class SqliteStore implements Store {
 
   /** Explains why a versioned save or delete touched no row. */
   #mismatch(guid: string, expected: number, type?: string): WriteOutcome {
-    const current = this.#objectVersion.get(guid);
-    const actual = current?.version ?? null;
-    const details = { guid, expectedVersion: expected, actualVersion: actual };
-
-    if (!current) {
-      const message = `object ${guid} not found (expected version ${expected})`;
-      return { ok: false, error: failure('NOT_FOUND', message, details) };
-    }
-    if (type !== undefined && current.type !== type) {
-      const message = `object ${guid} is a ${current.type}, not a ${type}`;
-      return { ok: false, error: failure('BAD_WRITE', message, details) };
-    }
-    const message = `object ${guid} is at version ${actual}, expected ${expected}`;
-    return { ok: false, error: failure('CONFLICT', message, details) };
+    const found = this.#objectVersion.get(guid) ?? null;
+    return { ok: false, error: versionMismatch(guid, expected, found, type) };
   }
 
   #putJobWrite(job: JobRecord): WriteOutcome {
@@ -432,21 +419,6 @@ function toLogEntry(row: LogRow): JobLogEntry {
 
 function whereClause(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-}
-
-/** Limits default to 100; anything above 1000 is cut to 1000. */
-function pageSize(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new WfeError('BAD_QUERY', `limit must be a positive integer`, {
-      details: { limit },
-    });
-  }
-  return Math.min(limit, MAX_LIMIT);
-}
-
-function failure(code: string, message: string, details: unknown): ErrorInfo {
-  return { code, message, retryable: false, details };
 }
 
 /** Wraps a SQLite failure; a busy database is worth trying again. */

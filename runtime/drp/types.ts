@@ -116,6 +116,8 @@ export interface LogQuery {
  */
 export interface Store {
   readonly kind: string;
+  /** Where it keeps its data, safe to log (no password). */
+  readonly location?: string;
   commit(writes: readonly Write[]): Promise<WriteOutcome[]>;
   getObject(guid: string): Promise<RootObject | null>;
   findObjects(query?: ObjectQuery): Promise<RootObject[]>;

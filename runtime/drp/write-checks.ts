@@ -1,4 +1,4 @@
-import { WfeError } from '../errors.js';
+import { WfeError, type ErrorInfo } from '../errors.js';
 import { JOB_STATUSES, type JobLogEntry, type JobRecord } from './types.js';
 
 /**
@@ -120,4 +120,47 @@ export function badWrite(message: string): WfeError {
 
 export function isKnownStatus(status: unknown): boolean {
   return STATUSES.has(status as string);
+}
+
+/** What a store found under a guid when a versioned write missed. */
+export interface FoundObject {
+  type: string;
+  version: number;
+}
+
+/**
+ * Why a versioned save or delete of `guid` cannot apply: NOT_FOUND,
+ * BAD_WRITE for a save as another type, or CONFLICT for a stale version.
+ */
+export function versionMismatch(
+  guid: string,
+  expected: number,
+  found: FoundObject | null,
+  type?: string,
+): ErrorInfo {
+  const actual = found?.version ?? null;
+  const details = { guid, expectedVersion: expected, actualVersion: actual };
+  const refuse = (code: string, message: string): ErrorInfo => ({
+    code,
+    message,
+    retryable: false,
+    details,
+  });
+
+  if (!found) {
+    return refuse(
+      'NOT_FOUND',
+      `object ${guid} not found (expected version ${expected})`,
+    );
+  }
+  if (type !== undefined && found.type !== type) {
+    return refuse(
+      'BAD_WRITE',
+      `object ${guid} is a ${found.type}, not a ${type}`,
+    );
+  }
+  return refuse(
+    'CONFLICT',
+    `object ${guid} is at version ${actual}, expected ${expected}`,
+  );
 }

@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 /**
- * What the test servers (nats-server, prosody) share: finding the
- * binary, a free loopback port, running it as a child with the tail of
- * its stderr kept, waiting until it is ready, and stopping it by PID.
+ * What the test servers (nats-server, prosody, ferretdb) share: finding
+ * the binary, a free loopback port, running it as a child with the tail
+ * of its stderr kept, waiting until it is ready, and stopping it by PID.
  */
 
 const READY_DEADLINE_MS = 10_000;
@@ -25,13 +25,29 @@ export interface Launched {
   stderr(): string;
 }
 
-/** The binary's path, or an error saying how to install it. */
-export function findBinary(name: string, debianPackage: string): string {
+/** Where to look for a binary beyond PATH, and how to install it. */
+export interface BinarySource {
+  /** Searched after PATH and the system folders. */
+  folders?: string[];
+  /** Said when it is nowhere: how to get it. */
+  installHint: string;
+}
+
+/**
+ * The binary's path, or an error saying how to install it. A string
+ * `source` names the Debian package it comes in.
+ */
+export function findBinary(
+  name: string,
+  source: string | BinarySource,
+): string {
+  const extraFolders = typeof source === 'string' ? [] : (source.folders ?? []);
   const folders = [
     ...(process.env.PATH ?? '').split(delimiter),
     '/usr/sbin',
     '/usr/bin',
     '/usr/local/bin',
+    ...extraFolders,
   ];
   for (const folder of folders) {
     if (!folder) continue;
@@ -43,10 +59,13 @@ export function findBinary(name: string, debianPackage: string): string {
       // not here; keep looking
     }
   }
-  throw new Error(
-    `${name} is not installed: run \`apt-get install ${debianPackage}\` ` +
-      '(scripts/services/install.sh does it)',
-  );
+
+  const hint =
+    typeof source === 'string'
+      ? `run \`apt-get install ${source}\` ` +
+        '(scripts/services/install.sh does it)'
+      : source.installHint;
+  throw new Error(`${name} is not installed: ${hint}`);
 }
 
 /** A port the OS just handed out; free unless someone races us for it. */

@@ -1,7 +1,11 @@
 #!/bin/sh
-# Installs the servers used by tests and benches (nats-server, prosody)
-# when they are missing. Idempotent: returns at once when all are there.
+# Installs the servers used by tests and benches (nats-server, prosody,
+# ferretdb) when they are missing. Idempotent: returns at once when all
+# are there.
 set -eu
+
+# ferretdb comes from Go, not apt.
+sh "$(dirname "$0")/install-ferretdb.sh"
 
 missing=""
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then

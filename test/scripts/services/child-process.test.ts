@@ -1,3 +1,6 @@
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+
 import t from 'tap';
 
 import {
@@ -14,6 +17,20 @@ t.test('child process - a missing binary names its package', async (t) => {
       /wfe-no-such-server is not installed: run `apt-get install wfe-server-pkg`/,
   });
   t.match(findBinary('sh', 'dash'), /\/sh$/, 'one on PATH is found');
+});
+
+t.test('child process - extra folders and an install hint', async (t) => {
+  const dir = t.testdir({ 'wfe-extra-server': '#!/bin/sh\n' });
+  chmodSync(join(dir, 'wfe-extra-server'), 0o755);
+  const source = { folders: [dir], installHint: 'build it with go' };
+
+  t.equal(
+    findBinary('wfe-extra-server', source),
+    join(dir, 'wfe-extra-server'),
+  );
+  t.throws(() => findBinary('wfe-no-such-server', source), {
+    message: 'wfe-no-such-server is not installed: build it with go',
+  });
 });
 
 t.test('child process - free ports are distinct loopback ports', async (t) => {

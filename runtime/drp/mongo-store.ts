@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+
+import { MongoClient, type Db, type Filter } from 'mongodb';
+
+import { WfeError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { retrying, runRound } from './mongo-commit.js';
+import {
+  toJob,
+  toLogEntry,
+  toObject,
+  type JobDoc,
+  type LogDoc,
+  type ObjectDoc,
+} from './mongo-docs.js';
+import { mongoStoreError } from './mongo-errors.js';
+import { planBatch, type Collections } from './mongo-plan.js';
+import { prepareDatabase } from './mongo-schema.js';
+import { parseMongoUrl } from './mongo-url.js';
+import { walkTree } from './job-tree.js';
+import {
+  afterSeqOf,
+  checkIdempotencyKeyQuery,
+  checkJobQuery,
+  pageSize,
+} from './query-checks.js';
+import type {
+  JobLogEntry,
+  JobQuery,
+  JobRecord,
+  LogQuery,
+  ObjectQuery,
+  RootObject,
+  Store,
+  Write,
+  WriteOutcome,
+} from './types.js';
+
+export interface MongoStoreOptions {
+  /** A MongoDB connection string; its path names the database. */
+  url: string;
+  /** Overrides the database named in the URL. @default 'wfe' */
+  database?: string;
+  /**
+   * How long an operation waits for a server before it fails. Opening
+   * the store fails after this long when no server answers.
+   * @default 5000
+   */
+  serverSelectionTimeoutMs?: number;
+  /** How long a batch keeps retrying transient failures. @default 30000 */
+  retryForMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Opens the MongoDB DRP store: connects, checks the schema version and
+ * creates the collections' indexes. Fails with STORE_UNREACHABLE when no
+ * server answers in time, and BAD_CONFIG for a malformed URL.
+ */
+export async function openMongoStore(
+  options: MongoStoreOptions,
+): Promise<Store> {
+  const url = parseMongoUrl(options.url);
+  const database = options.database ?? url.database;
+  const timeoutMs = options.serverSelectionTimeoutMs ?? 5_000;
+  let client: MongoClient;
+  try {
+    client = new MongoClient(options.url, {
+      appName: 'wfe',
+      serverSelectionTimeoutMS: timeoutMs,
+      ignoreUndefined: true,
+    });
+  } catch (err) {
+    throw new WfeError(
+      'BAD_CONFIG',
+      `${url.display} is not a usable MongoDB URL: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.close().catch(() => {});
+    if ((err as { code?: unknown }).code === AUTH_FAILED) {
+      throw new WfeError(
+        'STORE_AUTH',
+        `MongoDB at ${url.display} refused the credentials: ` +
+          (err as Error).message,
+        { cause: err },
+      );
+    }
+    throw new WfeError(
+      'STORE_UNREACHABLE',
+      `cannot reach MongoDB at ${url.display} within ${timeoutMs} ms: ` +
+        (err as Error).message,
+      { retryable: true, cause: err },
+    );
+  }
+
+  try {
+    const db = client.db(database);
+    await prepareDatabase(db);
+    return new MongoStore(client, db, {
+      display: url.display,
+      retryForMs: options.retryForMs ?? 30_000,
+      logger: options.logger ?? silentLogger(),
+    });
+  } catch (err) {
+    await client.close().catch(() => {});
+    if (err instanceof WfeError) throw err;
+    throw mongoStoreError(`preparing database ${database}`, err);
+  }
+}
+
+const AUTH_FAILED = 18;
+
+interface StoreSettings {
+  display: string;
+  retryForMs: number;
+  logger: Logger;
+}
+
+class MongoStore implements Store {
+  readonly kind = 'mongodb';
+  readonly location: string;
+  readonly #client: MongoClient;
+  readonly #collections: Collections;
+  readonly #settings: StoreSettings;
+  readonly #writePrefix = randomBytes(6).toString('hex');
+  #writeCount = 0;
+  #closed = false;
+
+  constructor(client: MongoClient, db: Db, settings: StoreSettings) {
+    this.#client = client;
+    this.#settings = settings;
+    this.location = settings.display;
+    this.#collections = {
+      objects: db.collection<ObjectDoc>('objects'),
+      jobs: db.collection<JobDoc>('jobs'),
+      logs: db.collection<LogDoc>('job_logs'),
+    };
+  }
+
+  async commit(writes: readonly Write[]): Promise<WriteOutcome[]> {
+    this.#assertOpen();
+    if (writes.length === 0) return [];
+
+    try {
+      const nextWriteId = () => `${this.#writePrefix}.${++this.#writeCount}`;
+      const plan = await retrying(this.#settings, 'a read of versions', () =>
+        planBatch(writes, this.#collections, nextWriteId),
+      );
+      const outcomes: WriteOutcome[] = new Array(writes.length);
+      for (const [index, outcome] of plan.settled) outcomes[index] = outcome;
+
+      // Rounds run one after another: a later round may depend on an
+      // earlier one (two saves of one object in one batch).
+      for (const round of plan.rounds) {
+        await runRound(round, this.#collections, outcomes, this.#settings);
+      }
+      return outcomes;
+    } catch (err) {
+      throw mongoStoreError('commit', err);
+    }
+  }
+
+  async getObject(guid: string): Promise<RootObject | null> {
+    const doc = await this.#read(() =>
+      this.#collections.objects.findOne({ _id: guid }),
+    );
+    return doc ? toObject(doc) : null;
+  }
+
+  async findObjects(query: ObjectQuery = {}): Promise<RootObject[]> {
+    const limit = pageSize(query.limit);
+    const filter: Filter<ObjectDoc> = {};
+    if (query.type !== undefined) filter.type = query.type;
+    if (query.afterGuid !== undefined) filter._id = { $gt: query.afterGuid };
+
+    const docs = await this.#read(() =>
+      this.#collections.objects
+        .find(filter)
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray(),
+    );
+    return docs.map(toObject);
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const doc = await this.#read(() =>
+      this.#collections.jobs.findOne({ _id: id }),
+    );
+    return doc ? toJob(doc) : null;
+  }
+
+  async getJobByKey(idempotencyKey: string): Promise<JobRecord | null> {
+    checkIdempotencyKeyQuery(idempotencyKey);
+    const doc = await this.#read(() =>
+      this.#collections.jobs.findOne({ idempotencyKey }),
+    );
+    return doc ? toJob(doc) : null;
+  }
+
+  async listJobs(query: JobQuery = {}): Promise<JobRecord[]> {
+    const limit = pageSize(query.limit);
+    checkJobQuery(query);
+    const filter: Filter<JobDoc> = {};
+    if (query.status !== undefined) filter.status = query.status;
+    if (query.owner !== undefined) filter.owner = query.owner;
+    if (query.action !== undefined) filter.action = query.action;
+    if (query.parentId !== undefined) filter.parentId = query.parentId;
+    if (query.beforeId !== undefined) filter._id = { $lt: query.beforeId };
+
+    const docs = await this.#read(() =>
+      this.#collections.jobs
+        .find(filter)
+        .sort({ _id: -1 })
+        .limit(limit)
+        .toArray(),
+    );
+    return docs.map(toJob);
+  }
+
+  async jobTree(id: string): Promise<JobRecord[]> {
+    const top = await this.#read(() =>
+      this.#collections.jobs.findOne(
+        { _id: id },
+        { projection: { rootId: 1 } },
+      ),
+    );
+    if (!top) return [];
+
+    const docs = await this.#read(() =>
+      this.#collections.jobs
+        .find({ rootId: top.rootId })
+        .sort({ _id: 1 })
+        .toArray(),
+    );
+    return walkTree(id, docs.map(toJob));
+  }
+
+  async jobLogs(jobId: string, query: LogQuery = {}): Promise<JobLogEntry[]> {
+    const limit = pageSize(query.limit);
+    const afterSeq = afterSeqOf(query);
+
+    const docs = await this.#read(() =>
+      this.#collections.logs
+        .find({ jobId, seq: { $gt: afterSeq } })
+        .sort({ seq: 1 })
+        .limit(limit)
+        .toArray(),
+    );
+    return docs.map(toLogEntry);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#client.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new WfeError(
+        'STORE_CLOSED',
+        `the MongoDB store at ${this.#settings.display} is closed`,
+      );
+    }
+  }
+
+  async #read<T>(query: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    try {
+      return await query();
+    } catch (err) {
+      throw mongoStoreError('read', err);
+    }
+  }
+}
