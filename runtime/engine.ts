@@ -145,17 +145,30 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   try {
     let lock: DataLock | null = null;
+    let previousOwner: string | null = null;
     let store: Store;
     if (!runsWriter) store = busStore(bus);
     else if (options.store) store = options.store;
     else if (options.mongodb) {
-      const opened = await openMongoStore({ logger, ...options.mongodb });
+      const opened = await openMongoStore({
+        logger,
+        ...options.mongodb,
+        writer: { ...options.mongodb.writer, owner },
+      });
       cleanup.push(() => opened.close());
       store = opened;
+      previousOwner = opened.previousOwner ?? null;
+      if (previousOwner !== null) {
+        logger.warn(
+          { at: opened.location, previousOwner },
+          'took over the DRP writer lease of an engine that is gone',
+        );
+      }
       logger.info({ store: store.kind, at: store.location }, 'DRP store open');
     } else {
       lock = acquireDataLock(dataDir, owner);
       cleanup.push(() => lock?.release());
+      previousOwner = lock.previousOwner ?? null;
       if (lock.tookOverFrom !== undefined) {
         logger.warn(
           { dataDir, pid: lock.tookOverFrom },
@@ -182,7 +195,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           times,
           shared: nc !== null,
           selfOwner: runsWorker ? owner : null,
-          deadOwner: lock?.previousOwner ?? null,
+          deadOwner: previousOwner,
           onReaped: events.status,
         })
       : null;

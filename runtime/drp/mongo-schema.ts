@@ -1,6 +1,7 @@
 import type { Collection, Db, IndexDescription } from 'mongodb';
 
 import { WfeError } from '../errors.js';
+import { DUPLICATE_KEY } from './mongo-errors.js';
 
 /**
  * The collections wfe keeps in its MongoDB database, their indexes, and
@@ -53,11 +54,17 @@ export async function prepareDatabase(db: Db): Promise<void> {
     await createMissingIndexes(db.collection(name), indexes);
   }
   if (!schema || schema.version < MONGO_SCHEMA_VERSION) {
-    await meta.updateOne(
-      { _id: 'schema' },
-      { $set: { version: MONGO_SCHEMA_VERSION } },
-      { upsert: true },
-    );
+    // Two engines starting on a new database race to record it; the
+    // loser's duplicate key means the record is there.
+    await meta
+      .updateOne(
+        { _id: 'schema' },
+        { $set: { version: MONGO_SCHEMA_VERSION } },
+        { upsert: true },
+      )
+      .catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
+      });
   }
 }
 
@@ -79,7 +86,14 @@ async function createMissingIndexes(
     });
   const names = new Set(existing.map((index) => index.name as string));
   for (const index of indexes) {
-    if (!names.has(index.name!)) await collection.createIndexes([index]);
+    if (names.has(index.name!)) continue;
+    try {
+      await collection.createIndexes([index]);
+    } catch (err) {
+      // Another engine starting at the same time may have made it.
+      const now = await collection.listIndexes().toArray();
+      if (!now.some((made) => made.name === index.name)) throw err;
+    }
   }
 }
 

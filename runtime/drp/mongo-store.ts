@@ -14,6 +14,7 @@ import {
   type ObjectDoc,
 } from './mongo-docs.js';
 import { mongoStoreError } from './mongo-errors.js';
+import { acquireLease, type Lease, type LeaseDoc } from './mongo-lease.js';
 import { planBatch, type Collections } from './mongo-plan.js';
 import { prepareDatabase } from './mongo-schema.js';
 import { parseMongoUrl } from './mongo-url.js';
@@ -49,7 +50,18 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMs?: number;
   /** How long a batch keeps retrying transient failures. @default 30000 */
   retryForMs?: number;
+  /**
+   * Open as the DRP's one writer: take the writer lease, or fail with
+   * DRP_LOCKED while another live writer holds it. Readers leave it out.
+   */
+  writer?: { owner: string; leaseTtlMs?: number };
   logger?: Logger;
+}
+
+/** A MongoDB store; a writer's also says whose lease it took over. */
+export interface MongoStore extends Store {
+  /** The writer whose lease had run out when this one took it. */
+  readonly previousOwner?: string;
 }
 
 /**
@@ -59,7 +71,7 @@ export interface MongoStoreOptions {
  */
 export async function openMongoStore(
   options: MongoStoreOptions,
-): Promise<Store> {
+): Promise<MongoStore> {
   const url = parseMongoUrl(options.url);
   const database = options.database ?? url.database;
   const timeoutMs = options.serverSelectionTimeoutMs ?? 5_000;
@@ -101,11 +113,14 @@ export async function openMongoStore(
   try {
     const db = client.db(database);
     await prepareDatabase(db);
-    return new MongoStore(client, db, {
+    const logger = options.logger ?? silentLogger();
+    const store = new MongoDbStore(client, db, {
       display: url.display,
       retryForMs: options.retryForMs ?? 30_000,
-      logger: options.logger ?? silentLogger(),
+      logger,
     });
+    if (options.writer) await store.takeLease(db, options.writer);
+    return store;
   } catch (err) {
     await client.close().catch(() => {});
     if (err instanceof WfeError) throw err;
@@ -121,7 +136,7 @@ interface StoreSettings {
   logger: Logger;
 }
 
-class MongoStore implements Store {
+class MongoDbStore implements MongoStore {
   readonly kind = 'mongodb';
   readonly location: string;
   readonly #client: MongoClient;
@@ -130,6 +145,9 @@ class MongoStore implements Store {
   readonly #writePrefix = randomBytes(6).toString('hex');
   #writeCount = 0;
   #closed = false;
+  #lease: Lease | null = null;
+  /** Why writes are refused: another writer took the lease over. */
+  #fenced: string | null = null;
 
   constructor(client: MongoClient, db: Db, settings: StoreSettings) {
     this.#client = client;
@@ -142,8 +160,35 @@ class MongoStore implements Store {
     };
   }
 
+  get previousOwner(): string | undefined {
+    return this.#lease?.previousOwner;
+  }
+
+  async takeLease(
+    db: Db,
+    writer: NonNullable<MongoStoreOptions['writer']>,
+  ): Promise<void> {
+    const { logger, display } = this.#settings;
+    this.#lease = await acquireLease(db.collection<LeaseDoc>('meta'), display, {
+      owner: writer.owner,
+      ttlMs: writer.leaseTtlMs,
+      logger,
+      onLost: (reason) => {
+        this.#fenced = reason;
+        logger.error({ at: display }, `DRP writer lease lost: ${reason}`);
+      },
+    });
+  }
+
   async commit(writes: readonly Write[]): Promise<WriteOutcome[]> {
     this.#assertOpen();
+    if (this.#fenced !== null) {
+      throw new WfeError(
+        'STORE_FENCED',
+        `this engine no longer writes the DRP at ` +
+          `${this.#settings.display}: ${this.#fenced}`,
+      );
+    }
     if (writes.length === 0) return [];
 
     try {
@@ -258,6 +303,7 @@ class MongoStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#lease?.release();
     await this.#client.close();
   }
 

@@ -30,7 +30,7 @@ t.test(
     stop.abort();
 
     t.equal(await exit, 0);
-    t.match(stdout, `  data      ${data}\n`);
+    t.match(stdout, `  store     sqlite at ${path.join(data, 'wfe.db')}\n`);
     t.match(stdout, /actions {3}hypervisor\.startVm, .*machine\.create/);
     t.match(stdout, / {2}role {6}all\n/);
     t.match(stdout, /start it with --nats URL \(or WFE_NATS_URL\)/);
