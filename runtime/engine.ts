@@ -147,7 +147,17 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     let lock: DataLock | null = null;
     let previousOwner: string | null = null;
     let store: Store;
-    if (!runsWriter) store = busStore(bus);
+    if (!runsWriter && options.mongodb && runsWorker) {
+      // Workers read a shared MongoDB DRP directly; writes still go
+      // through the writer's process.
+      const opened = await openMongoStore({
+        logger,
+        ...options.mongodb,
+        readOnly: true,
+      });
+      cleanup.push(() => opened.close());
+      store = opened;
+    } else if (!runsWriter) store = busStore(bus);
     else if (options.store) store = options.store;
     else if (options.mongodb) {
       const opened = await openMongoStore({
@@ -438,11 +448,9 @@ function assemble(parts: Parts): Engine {
     writerRole?.failQueued();
     await parts.bus.close();
     await parts.nc?.drain().catch(() => parts.nc?.close());
-    if (writerRole) {
-      await parts.store.close().catch((err: unknown) => {
-        logger.error({ err }, 'store did not close cleanly');
-      });
-    }
+    await parts.store.close().catch((err: unknown) => {
+      logger.error({ err }, 'store did not close cleanly');
+    });
     parts.lock?.release();
     logger.info({ jobsLeft: worker?.runner.running ?? 0 }, 'engine stopped');
   }

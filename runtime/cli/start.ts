@@ -146,24 +146,25 @@ function toRole(
 }
 
 /**
- * MongoDB for the roles that keep the store. WFE_MONGODB_URL may be set
- * on every host of a deployment, so the other roles ignore it; the flag
- * given to them is a mistake.
+ * MongoDB for the roles that use the store: all and writer keep it, a
+ * worker reads it directly. WFE_MONGODB_URL may be set on every host of
+ * a deployment, so a controller ignores it; the flag given to one is a
+ * mistake.
  */
 function storeOptions(
   io: CliIo,
   role: EngineRole,
   flag: string | undefined,
 ): MongoStoreOptions | null {
-  const keepsStore = role === 'all' || role === 'writer';
-  if (!keepsStore && flag !== undefined) {
+  if (role === 'controller') {
+    if (flag === undefined) return null;
     throw new UsageError(
       'start',
-      `--mongodb is for the roles that keep the store (all, writer); ` +
-        `a ${role} reaches the store through the writer`,
+      '--mongodb is for the roles that use the store (all, writer, ' +
+        'worker); a controller runs rscripts only',
     );
   }
-  return keepsStore ? mongoOptions('start', io, { mongodb: flag }) : null;
+  return mongoOptions('start', io, { mongodb: flag });
 }
 
 /** The agent controller's login, when --xmpp or WFE_XMPP_URL asks. */
@@ -206,7 +207,6 @@ function readyText(engine: Engine, setup: Setup): string {
   const example = actions.includes('machine.create')
     ? `machine.create --params '{"name":"web1"}'`
     : `${actions[0] ?? '<action>'} --params '{}'`;
-  const keepsStore = engine.role === 'all' || engine.role === 'writer';
 
   return [
     `${READY_LINE} (pid ${process.pid}); stop it with Ctrl-C or SIGTERM`,
@@ -215,9 +215,7 @@ function readyText(engine: Engine, setup: Setup): string {
     ...(setup.xmpp && engine.role !== 'worker' && engine.role !== 'writer'
       ? [`  agents    over ${setup.xmpp.url} as ${setup.xmpp.jid}`]
       : []),
-    ...(keepsStore
-      ? [`  store     ${setup.store.kind} at ${setup.store.location ?? '?'}`]
-      : []),
+    ...storeLines(engine.role, setup.store),
     ...(engine.registry
       ? [
           `  tasklets  ${setup.taskletRoots.join(', ')} (reloaded on change)`,
@@ -233,6 +231,15 @@ function readyText(engine: Engine, setup: Setup): string {
       : localAdvice(example, setup)),
     '',
   ].join('\n');
+}
+
+function storeLines(role: EngineRole, store: Store): string[] {
+  const where = `${store.kind} at ${store.location ?? '?'}`;
+  if (role === 'all' || role === 'writer') return [`  store     ${where}`];
+  if (role === 'worker' && store.kind === 'mongodb') {
+    return [`  store     ${where} (read; writes go through the writer)`];
+  }
+  return [];
 }
 
 function natsAdvice(role: EngineRole, example: string, url: string): string[] {

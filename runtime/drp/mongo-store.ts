@@ -55,6 +55,11 @@ export interface MongoStoreOptions {
    * DRP_LOCKED while another live writer holds it. Readers leave it out.
    */
   writer?: { owner: string; leaseTtlMs?: number };
+  /**
+   * Refuse commits: for a process that reads the DRP directly while its
+   * writes go through the writer of another process.
+   */
+  readOnly?: boolean;
   logger?: Logger;
 }
 
@@ -118,6 +123,7 @@ export async function openMongoStore(
       display: url.display,
       retryForMs: options.retryForMs ?? 30_000,
       logger,
+      readOnly: options.readOnly ?? false,
     });
     if (options.writer) await store.takeLease(db, options.writer);
     return store;
@@ -132,6 +138,7 @@ const AUTH_FAILED = 18;
 
 interface StoreSettings {
   display: string;
+  readOnly: boolean;
   retryForMs: number;
   logger: Logger;
 }
@@ -182,6 +189,12 @@ class MongoDbStore implements MongoStore {
 
   async commit(writes: readonly Write[]): Promise<WriteOutcome[]> {
     this.#assertOpen();
+    if (this.#settings.readOnly) {
+      throw new WfeError(
+        'NOT_SUPPORTED',
+        'this process only reads the MongoDB DRP; write through the writer',
+      );
+    }
     if (this.#fenced !== null) {
       throw new WfeError(
         'STORE_FENCED',

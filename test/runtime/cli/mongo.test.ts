@@ -93,13 +93,13 @@ t.test('bad store flags are refused with what to do', async (t) => {
       [
         'start',
         '--role',
-        'worker',
+        'controller',
         '--nats',
         'nats://x',
         '--mongodb',
         'mongodb://x',
       ],
-      /--mongodb is for the roles that keep the store/,
+      /--mongodb is for the roles that use the store/,
     ],
   ];
   for (const [argv, message] of cases) {

@@ -107,7 +107,7 @@ t.test('start - a worker role runs jobs and names its role', async (t) => {
 
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, / {2}role {6}worker\n/);
-  t.notMatch(result.stdout, / {2}data /, 'a worker keeps no store');
+  t.notMatch(result.stdout, / {2}store /, 'a worker keeps no store');
   t.match(result.stdout, /runs only the worker role/);
 });
 
