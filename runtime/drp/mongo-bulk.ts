@@ -12,13 +12,15 @@ import type { PlannedWrite } from './mongo-plan.js';
  * Runs a collection's planned writes as one unordered bulk write and
  * tells, for each write, what became of it.
  *
- * Inserts report their own errors. Updates, replaces and deletes are
- * not always that precise: the counts of a bulk write do not say which
+ * Inserts run as one command and report their own errors. Updates,
+ * replaces and deletes run in commands of at most 50, and are not
+ * always that precise: the counts of a bulk write do not say which
  * update matched nothing, and FerretDB stops an update command at its
  * first failing statement, reports it as the first, and drops the rest
- * unreported. So when an update-like write failed, or the counts fall
- * short, each update-like write runs again on its own, which gives an
- * exact answer. Running one again is safe: every write is idempotent.
+ * unreported. So when an update-like write of a command failed, or the
+ * counts fall short, each write of that command runs again on its own,
+ * which gives an exact answer. Running one again is safe: every write is
+ * idempotent.
  */
 
 export type WriteResult =
@@ -37,11 +39,34 @@ interface BulkAnswer {
 
 type Op = AnyBulkWriteOperation<never>;
 
+/**
+ * Update-like operations per command. FerretDB 1.24 holds a database
+ * connection for every matched statement until its command ends, from a
+ * pool of 100, so a command of 100 matched updates never returns.
+ */
+const UPDATE_CHUNK = 50;
+
 export async function runBulk(
   collection: Collection<never>,
   writes: PlannedWrite[],
 ): Promise<Map<PlannedWrite, WriteResult>> {
   const results = new Map<PlannedWrite, WriteResult>();
+  const inserts = writes.filter((write) => isInsert(write.ops[0]!));
+  const updates = writes.filter((write) => !isInsert(write.ops[0]!));
+
+  if (inserts.length > 0) await runInserts(collection, inserts, results);
+  for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
+    const chunk = updates.slice(i, i + UPDATE_CHUNK);
+    await runUpdates(collection, chunk, results);
+  }
+  return results;
+}
+
+async function runInserts(
+  collection: Collection<never>,
+  writes: PlannedWrite[],
+  results: Map<PlannedWrite, WriteResult>,
+): Promise<void> {
   const ops: Op[] = [];
   const ownerOf: PlannedWrite[] = [];
   for (const write of writes) {
@@ -52,33 +77,43 @@ export async function runBulk(
   }
 
   const answer = await bulk(collection, ops);
-  if (answer === 'transient') {
-    for (const write of writes) results.set(write, { kind: 'transient' });
-    return results;
-  }
-
-  const updates = writes.filter((write) => !isInsert(write.ops[0]!));
-  let doubtful = !countsCover(answer.result, updates);
-  for (const [position, error] of answer.errors) {
+  for (const [position, error] of answer === 'transient' ? [] : answer.errors) {
     const write = ownerOf[position]!;
-    if (!isInsert(ops[position]!)) doubtful = true;
-    else results.set(write, worse(results.get(write), error));
+    results.set(write, worse(results.get(write), error));
   }
-
   for (const write of writes) {
-    if (doubtful && updates.includes(write)) continue;
-    if (!results.has(write)) results.set(write, { kind: 'applied' });
+    if (answer === 'transient') results.set(write, { kind: 'transient' });
+    else if (!results.has(write)) results.set(write, { kind: 'applied' });
   }
-  if (doubtful) {
-    const solo = await Promise.all(
-      updates.map((write) => runAlone(collection, write)),
-    );
-    updates.forEach((write, i) => results.set(write, solo[i]!));
-  }
-  return results;
 }
 
-async function runAlone(
+/** Update-like writes have one operation each. */
+async function runUpdates(
+  collection: Collection<never>,
+  writes: PlannedWrite[],
+  results: Map<PlannedWrite, WriteResult>,
+): Promise<void> {
+  const answer = await bulk(
+    collection,
+    writes.map((write) => write.ops[0]!),
+  );
+  if (answer === 'transient') {
+    for (const write of writes) results.set(write, { kind: 'transient' });
+    return;
+  }
+
+  const doubtful =
+    answer.errors.size > 0 || !countsCover(answer.result, writes);
+  for (const write of writes) {
+    results.set(
+      write,
+      doubtful ? await runAlone(collection, write) : { kind: 'applied' },
+    );
+  }
+}
+
+/** Runs one write as its own command, for an exact answer. */
+export async function runAlone(
   collection: Collection<never>,
   write: PlannedWrite,
 ): Promise<WriteResult> {

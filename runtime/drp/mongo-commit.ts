@@ -2,7 +2,7 @@ import type { Collection } from 'mongodb';
 
 import { WfeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { runBulk, type WriteResult } from './mongo-bulk.js';
+import { runAlone, runBulk, type WriteResult } from './mongo-bulk.js';
 import { DUPLICATE_KEY, isTransient } from './mongo-errors.js';
 import type { ObjectDoc } from './mongo-docs.js';
 import type {
@@ -44,14 +44,12 @@ export async function runRound(
   let pending = round;
 
   for (let attempt = 1; ; attempt++) {
+    // One collection after another: FerretDB runs short of connections
+    // when large update commands overlap.
     const retry: PlannedWrite[] = [];
-    const groups = groupByCollection(pending);
-    await Promise.all(
-      [...groups].map(async ([name, writes]) => {
-        const again = await runCollection(name, writes, collections, outcomes);
-        retry.push(...again);
-      }),
-    );
+    for (const [name, writes] of groupByCollection(pending)) {
+      retry.push(...(await runCollection(name, writes, collections, outcomes)));
+    }
     if (retry.length === 0) return;
 
     await pause(policy, attempt, deadline, `${retry.length} writes`);
@@ -195,8 +193,8 @@ function objectDone(write: PlannedWrite): WriteOutcome {
 
 /**
  * A duplicate key on a job is its idempotency key held by another job,
- * or else two upserts of one new job racing, which running it again
- * settles.
+ * or else the job exists: a put of a waiting job is tried as an insert,
+ * which is much cheaper than a replace on some servers.
  */
 async function settleJobs(
   writes: PlannedWrite[],
@@ -204,33 +202,51 @@ async function settleJobs(
   collections: Collections,
   outcomes: WriteOutcome[],
 ): Promise<PlannedWrite[]> {
+  const collection = collections.jobs as unknown as Collection<never>;
   const again: PlannedWrite[] = [];
+  const duplicates: PlannedWrite[] = [];
   for (const write of writes) {
     const result = results.get(write)!;
-    if (result.kind !== 'failed') {
-      outcomes[write.index] = { ok: true };
-      continue;
-    }
-    if (result.code !== DUPLICATE_KEY) {
-      outcomes[write.index] = serverRefusal(write, result);
-      continue;
-    }
+    if (result.kind !== 'failed') outcomes[write.index] = { ok: true };
+    else if (result.code === DUPLICATE_KEY) duplicates.push(write);
+    else outcomes[write.index] = serverRefusal(write, result);
+  }
 
-    const key = write.idempotencyKey;
-    const holder =
-      key === undefined
-        ? null
-        : await collections.jobs.findOne(
-            { idempotencyKey: key },
-            { projection: { _id: 1 } },
-          );
-    if (holder && holder._id !== write.jobId) {
-      outcomes[write.index] = duplicate(write.jobId!, key!, holder._id);
+  // In batch order, so that a put which frees a key (or creates the job
+  // an insert collided with) comes before the put that needs it.
+  for (const write of duplicates) {
+    write.ops = [replaceInstead(write.ops[0]!)];
+    const result = await runAlone(collection, write);
+    if (result.kind === 'transient') again.push(write);
+    else if (result.kind !== 'failed') outcomes[write.index] = { ok: true };
+    else if (result.code !== DUPLICATE_KEY) {
+      outcomes[write.index] = serverRefusal(write, result);
     } else {
-      again.push(write);
+      outcomes[write.index] = await heldKey(write, collections);
     }
   }
   return again;
+}
+
+/** The outcome of a put whose idempotency key another job holds. */
+async function heldKey(
+  write: PlannedWrite,
+  collections: Collections,
+): Promise<WriteOutcome> {
+  const key = write.idempotencyKey;
+  const holder =
+    key === undefined
+      ? null
+      : await collections.jobs.findOne(
+          { idempotencyKey: key, _id: { $ne: write.jobId! } },
+          { projection: { _id: 1 } },
+        );
+  if (holder) return duplicate(write.jobId!, key!, holder._id);
+
+  // No holder any more: the key was freed meanwhile. Not expected from a
+  // single writer; reported rather than retried without end.
+  const message = `job ${write.jobId} collided on a unique key that is free now`;
+  return { ok: false, error: failure('CONFLICT', message, {}) };
 }
 
 function settleLogs(
@@ -264,6 +280,20 @@ function serverRefusal(
   const message = `MongoDB refused the ${write.collection} write: ${error.message}`;
   const details = { mongoCode: error.code };
   return { ok: false, error: failure('BAD_WRITE', message, details) };
+}
+
+function replaceInstead(
+  op: PlannedWrite['ops'][number],
+): PlannedWrite['ops'][number] {
+  if (!('insertOne' in op)) return op;
+  const replacement = op.insertOne.document as { _id: string };
+  return {
+    replaceOne: {
+      filter: { _id: replacement._id },
+      replacement,
+      upsert: true,
+    },
+  } as unknown as PlannedWrite['ops'][number];
 }
 
 function groupByCollection(

@@ -55,6 +55,7 @@ export interface PlannedWrite {
   /** The write's position in the batch. */
   index: number;
   collection: CollectionName;
+  /** Replaced when a retry must run them differently. */
   ops: AnyBulkWriteOperation<never>[];
   object?: ObjectOp;
   idempotencyKey?: string;
@@ -213,9 +214,18 @@ function planJob(
 ): Step {
   checkJob(job);
   const doc = jobDoc(job);
-  const op: AnyBulkWriteOperation<JobDoc> = {
-    replaceOne: { filter: { _id: job.id }, replacement: doc, upsert: true },
-  };
+  // A job is first put while waiting, so that put is tried as an insert
+  // (a duplicate key turns it into a replace).
+  const op: AnyBulkWriteOperation<JobDoc> =
+    job.status === 'waiting'
+      ? { insertOne: { document: doc } }
+      : {
+          replaceOne: {
+            filter: { _id: job.id },
+            replacement: doc,
+            upsert: true,
+          },
+        };
   const keys = [`j:${job.id}`];
   const key = job.idempotencyKey ?? undefined;
   if (key !== undefined) keys.push(`k:${key}`);

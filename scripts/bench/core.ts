@@ -10,19 +10,14 @@ import { join } from 'node:path';
 
 import { engineActions } from './engine-actions.js';
 import { mailboxRatio } from './mailbox-ratio.js';
-import { fmt, round } from './stats.js';
+import { fmt, machineLine, round } from './stats.js';
 import { writerBatching } from './writer-batching.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const scale = (n: number) => (quick ? Math.ceil(n / 10) : n);
 
 async function main(): Promise<void> {
-  const cpus = os.cpus();
-  console.log(
-    `machine: ${cpus.length} cpus (${cpus[0]?.model.trim() ?? 'unknown'}), ` +
-      `node ${process.version}, ${process.platform} ${process.arch}` +
-      (quick ? ' [quick]' : ''),
-  );
+  console.log(machineLine(quick));
 
   const workDir = await mkdtemp(join(os.tmpdir(), 'wfe-bench-'));
   try {

@@ -1,7 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { createEngine, type Engine } from '../../runtime/engine.js';
+import {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+} from '../../runtime/engine.js';
 import { silentLogger } from '../../runtime/log.js';
 import type { MailboxStats } from '../../runtime/mailbox.js';
 import { check, ratePerSec } from './stats.js';
@@ -47,18 +51,23 @@ async function runActions(
   check(done === total, `${done} of ${total} actions ended done`);
 }
 
-/** End to end: submit, run the tasklet chain, record, through SQLite. */
+/**
+ * End to end: submit, run the tasklet chain, record. The DRP is SQLite
+ * unless `engine` picks another store (`mongodb`).
+ */
 export async function engineActions(options: {
   workDir: string;
   actions: number;
   warmUp: number;
   inFlight: number;
+  engine?: Partial<EngineOptions>;
 }): Promise<EngineActionsResult> {
   const root = await noopRoot(join(options.workDir, 'tasklets'));
   const engine = await createEngine({
     taskletRoots: [root],
     dataDir: join(options.workDir, 'data'),
     logger: silentLogger(),
+    ...options.engine,
   });
 
   try {

@@ -20,7 +20,7 @@ import {
   submitsPerSec,
   verify,
 } from './nats-request.js';
-import { fmt, round } from './stats.js';
+import { fmt, machineLine, round } from './stats.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const scale = (n: number) => (quick ? Math.ceil(n / 10) : n);
@@ -47,12 +47,7 @@ async function noopRoot(dir: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const cpus = os.cpus();
-  console.log(
-    `machine: ${cpus.length} cpus (${cpus[0]?.model.trim() ?? 'unknown'}), ` +
-      `node ${process.version}, ${process.platform} ${process.arch}` +
-      (quick ? ' [quick]' : ''),
-  );
+  console.log(machineLine(quick));
 
   const workDir = await mkdtemp(join(os.tmpdir(), 'wfe-bench-nats-'));
   const server = await startNatsServer();

@@ -1,4 +1,15 @@
 /** Small measuring helpers shared by the benchmarks. */
+import os from 'node:os';
+
+/** The first line a benchmark prints: what it ran on. */
+export function machineLine(quick: boolean): string {
+  const cpus = os.cpus();
+  return (
+    `machine: ${cpus.length} cpus (${cpus[0]?.model.trim() ?? 'unknown'}), ` +
+    `node ${process.version}, ${process.platform} ${process.arch}` +
+    (quick ? ' [quick]' : '')
+  );
+}
 
 export function median(values: number[]): number {
   if (values.length === 0) throw new Error('median of nothing');
@@ -41,4 +52,25 @@ export function round(n: number, digits = 2): number {
 /** Lets queued microtasks, timers and I/O callbacks run. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Waits for `work`, failing with a message that names `what` once it has
+ * taken `ms`: a benchmark stuck on its server must say so, not hang.
+ */
+export async function within<T>(
+  ms: number,
+  what: string,
+  work: Promise<T>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    const message = `${what} did not finish within ${ms / 1000} s`;
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

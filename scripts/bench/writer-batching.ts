@@ -22,7 +22,7 @@ export interface WriterBatchingResult {
 }
 
 /** A finished job whose params encode to about 120 bytes of JSON. */
-function jobPut(prefix: string, i: number): Write {
+export function jobPut(prefix: string, i: number): Write {
   const id = `${prefix}-${String(i).padStart(8, '0')}`;
   const now = Date.now();
   const job: JobRecord = {
@@ -52,8 +52,15 @@ function jobPut(prefix: string, i: number): Write {
   return { kind: 'job.put', job };
 }
 
-/** All writes sent at once through the real writer: mailbox and actor. */
-async function batched(store: Store, writes: number): Promise<number> {
+/**
+ * All writes sent at once through the real writer: mailbox and actor.
+ * `writeAt(i)` makes the i-th write; by default a new job each.
+ */
+export async function batchedPerSec(
+  store: Store,
+  writes: number,
+  writeAt: (i: number) => Write = (i) => jobPut('batched', i),
+): Promise<number> {
   const mailbox = new Mailbox<WriteRequest>({
     name: 'drp-writer',
     capacity: 10_000,
@@ -68,7 +75,7 @@ async function batched(store: Store, writes: number): Promise<number> {
   const rate = await ratePerSec(writes, async () => {
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < writes; i++) {
-      const written = client.write(jobPut('batched', i)).then((outcome) => {
+      const written = client.write(writeAt(i)).then((outcome) => {
         if (outcome.ok) ok++;
       });
       pending.push(written);
@@ -107,15 +114,15 @@ export async function writerBatching(options: {
   const unbatchedStore = open('unbatched.db');
 
   try {
-    const batchedPerSec = await batched(batchedStore, options.batchedWrites);
+    const batched = await batchedPerSec(batchedStore, options.batchedWrites);
     const unbatchedPerSec = await unbatched(
       unbatchedStore,
       options.unbatchedWrites,
     );
     return {
-      batchedPerSec,
+      batchedPerSec: batched,
       unbatchedPerSec,
-      ratio: batchedPerSec / unbatchedPerSec,
+      ratio: batched / unbatchedPerSec,
     };
   } finally {
     await Promise.all([batchedStore.close(), unbatchedStore.close()]);
