@@ -158,6 +158,27 @@ t.test('a held idempotency key fails alone in a batch of puts', async (t) => {
   ]);
 });
 
+t.test('a waiting put of a job that exists replaces it', async (t) => {
+  // A waiting job is put with an insert first; one that is there already
+  // must still be replaced, in batch order.
+  const store = await open(t);
+  await store.commit([
+    { kind: 'job.put', job: job('j-1', { status: 'done' }) },
+  ]);
+
+  const outcomes = await store.commit([
+    { kind: 'job.put', job: job('j-1', { params: { again: true } }) },
+    { kind: 'job.put', job: job('j-2') },
+  ]);
+
+  t.strictSame(outcomes, [{ ok: true }, { ok: true }]);
+  t.match(await store.getJob('j-1'), {
+    status: 'waiting',
+    params: { again: true },
+  });
+  t.match(await store.getJob('j-2'), { status: 'waiting' });
+});
+
 t.test('opening', async (t) => {
   t.test('an unreachable server fails fast and says where', async (t) => {
     const started = Date.now();
