@@ -15,10 +15,9 @@ import {
   badWrite,
   checkJob,
   checkLogEntry,
-  checkNumber,
+  checkObjectSave,
   checkString,
   checkVersion,
-  isPlainObject,
   versionMismatch,
   type FoundObject,
 } from './write-checks.js';
@@ -126,13 +125,7 @@ function planSave(
   writeId: string,
 ): Step {
   const { guid, type, expectedVersion, at } = write;
-  checkString(guid, 'object guid');
-  checkString(type, `object ${guid} type`);
-  checkVersion(expectedVersion, guid);
-  checkNumber(at, `object ${guid} at`);
-  if (!isPlainObject(write.data)) {
-    throw badWrite(`object ${guid} data must be an object`);
-  }
+  checkObjectSave(write);
   const data = objectData(guid, write.data);
   const found = objects.get(guid) ?? null;
 

@@ -34,9 +34,8 @@ import {
   checkJob,
   checkLogEntry,
   checkString,
-  checkNumber,
+  checkObjectSave,
   checkVersion,
-  isPlainObject,
   toJson,
   versionMismatch,
 } from './write-checks.js';
@@ -307,13 +306,7 @@ class SqliteStore implements Store {
 
   #saveObject(write: Extract<Write, { kind: 'object.save' }>): WriteOutcome {
     const { guid, type, expectedVersion, at } = write;
-    checkString(guid, 'object guid');
-    checkString(type, `object ${guid} type`);
-    checkVersion(expectedVersion, guid);
-    checkNumber(at, `object ${guid} at`);
-    if (!isPlainObject(write.data)) {
-      throw badWrite(`object ${guid} data must be an object`);
-    }
+    checkObjectSave(write);
     const data = toJson(write.data, `object ${guid} data`);
 
     if (expectedVersion === 0) {

@@ -1,5 +1,10 @@
 import { WfeError, type ErrorInfo } from '../errors.js';
-import { JOB_STATUSES, type JobLogEntry, type JobRecord } from './types.js';
+import {
+  JOB_STATUSES,
+  type JobLogEntry,
+  type JobRecord,
+  type Write,
+} from './types.js';
 
 /**
  * Checks of what a store is asked to write, shared by every store so
@@ -34,6 +39,20 @@ export function checkJob(job: JobRecord): void {
   checkOptionalNumber(job.maxDurationMs, `${what} maxDurationMs`);
   checkOptionalNumber(job.startedAt, `${what} startedAt`);
   checkOptionalNumber(job.endedAt, `${what} endedAt`);
+}
+
+/** Checks an object save's fields, all but how its data is encoded. */
+export function checkObjectSave(
+  write: Extract<Write, { kind: 'object.save' }>,
+): void {
+  const { guid, type, expectedVersion, at } = write;
+  checkString(guid, 'object guid');
+  checkString(type, `object ${guid} type`);
+  checkVersion(expectedVersion, guid);
+  checkNumber(at, `object ${guid} at`);
+  if (!isPlainObject(write.data)) {
+    throw badWrite(`object ${guid} data must be an object`);
+  }
 }
 
 function checkIdempotencyKey(key: unknown, what: string): void {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -146,4 +146,61 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A test server run as a child process, as the scripts here start them. */
+export interface ServerProcess {
+  url: string;
+  port: number;
+  pid: number;
+  /** Its config and data. */
+  dir: string;
+  /** Stops the server, and removes `dir` if it was made for it. */
+  stop(): Promise<void>;
+  /** Stops and starts again on the same port and data (data survives). */
+  restart(): Promise<void>;
+  /** SIGKILL, without waiting: a crash. */
+  kill(): void;
+}
+
+/**
+ * Starts a server with `start` (which launches it and waits until it is
+ * ready) and returns its handle; `start` runs again on each restart.
+ */
+export async function runServer(options: {
+  url: string;
+  port: number;
+  dir: string;
+  /** Whether `dir` was made for this server, to remove on stop. */
+  ownDir: boolean;
+  start(): Promise<Launched>;
+}): Promise<ServerProcess> {
+  const { dir, ownDir } = options;
+  let child: Launched;
+  try {
+    child = await options.start();
+  } catch (err) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const server: ServerProcess = {
+    url: options.url,
+    port: options.port,
+    pid: child.process.pid!,
+    dir,
+    stop: async () => {
+      await stopProcess(child.process);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await stopProcess(child.process);
+      child = await options.start();
+      server.pid = child.process.pid!;
+    },
+    kill: () => {
+      child.process.kill('SIGKILL');
+    },
+  };
+  return server;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -8,9 +8,10 @@ import {
   findBinary,
   freePort,
   launch,
-  stopProcess,
+  runServer,
   waitReady,
   type Launched,
+  type ServerProcess,
 } from './child-process.js';
 
 /**
@@ -23,19 +24,8 @@ export interface FerretDbOptions {
   dir?: string;
 }
 
-export interface MongoServer {
-  /** `mongodb://127.0.0.1:PORT/` */
-  url: string;
-  port: number;
-  pid: number;
-  dir: string;
-  /** Stops the server and removes the temp folder it made. */
-  stop(): Promise<void>;
-  /** Stops and starts again on the same port and data (data survives). */
-  restart(): Promise<void>;
-  /** SIGKILL, without waiting: a crash. */
-  kill(): void;
-}
+/** A running FerretDB; `url` is `mongodb://127.0.0.1:PORT/`. */
+export type MongoServer = ServerProcess;
 
 export async function startFerretDb(
   options: FerretDbOptions = {},
@@ -54,36 +44,18 @@ export async function startFerretDb(
   const debugPort = await freePort();
   const args = commandLine(dir, port, debugPort);
 
-  let child: Launched;
-  try {
-    mkdirSync(dir, { recursive: true });
-    child = await launch(binary, args);
-    await waitReadyz(child, debugPort);
-  } catch (err) {
-    if (ownDir) rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  const server: MongoServer = {
+  return runServer({
     url: `mongodb://127.0.0.1:${port}/`,
     port,
-    pid: child.process.pid!,
     dir,
-    stop: async () => {
-      await stopProcess(child.process);
-      if (ownDir) rmSync(dir, { recursive: true, force: true });
-    },
-    restart: async () => {
-      await stopProcess(child.process);
-      child = await launch(binary, args);
+    ownDir,
+    start: async () => {
+      mkdirSync(dir, { recursive: true });
+      const child = await launch(binary, args);
       await waitReadyz(child, debugPort);
-      server.pid = child.process.pid!;
+      return child;
     },
-    kill: () => {
-      child.process.kill('SIGKILL');
-    },
-  };
-  return server;
+  });
 }
 
 /** Where `go install` puts binaries: GOBIN, else each GOPATH's bin. */

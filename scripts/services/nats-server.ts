@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +7,10 @@ import {
   findBinary,
   freePort,
   launch,
-  stopProcess,
+  runServer,
   waitReady,
   type Launched,
+  type ServerProcess,
 } from './child-process.js';
 
 /**
@@ -26,18 +27,8 @@ export interface NatsServerOptions {
   dir?: string;
 }
 
-export interface NatsServer {
-  url: string;
-  port: number;
-  pid: number;
-  dir: string;
-  /** Stops the server and removes the temp folder it made. */
-  stop(): Promise<void>;
-  /** Stops and starts again on the same port and store (data survives). */
-  restart(): Promise<void>;
-  /** SIGKILL, without waiting: a crash. */
-  kill(): void;
-}
+/** A running nats-server; `url` is `nats://127.0.0.1:PORT`. */
+export type NatsServer = ServerProcess;
 
 export async function startNatsServer(
   options: NatsServerOptions = {},
@@ -49,37 +40,18 @@ export async function startNatsServer(
   const httpPort = await freePort();
   const config = join(dir, 'nats.conf');
 
-  let child: Launched;
-  try {
-    writeConfig(config, dir, port, httpPort, options);
-    child = await start(binary, config);
-    await waitHealthy(child, httpPort);
-  } catch (err) {
-    if (ownDir) rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  const server: NatsServer = {
+  return runServer({
     url: `nats://127.0.0.1:${port}`,
     port,
-    pid: child.process.pid!,
     dir,
-    stop: async () => {
-      await stopProcess(child.process);
-      if (ownDir) rmSync(dir, { recursive: true, force: true });
-    },
-    restart: async () => {
-      await stopProcess(child.process);
+    ownDir,
+    start: async () => {
       writeConfig(config, dir, port, httpPort, options);
-      child = await start(binary, config);
+      const child = await start(binary, config);
       await waitHealthy(child, httpPort);
-      server.pid = child.process.pid!;
+      return child;
     },
-    kill: () => {
-      child.process.kill('SIGKILL');
-    },
-  };
-  return server;
+  });
 }
 
 function writeConfig(

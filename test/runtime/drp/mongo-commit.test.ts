@@ -39,6 +39,20 @@ const save = (guid: string, expectedVersion: number): Write => ({
   at: 1_000 + expectedVersion,
 });
 
+/** An object as another writer left it. */
+function stored(_id: string, version: number, lastWrite: string): ObjectDoc {
+  const at = 1;
+  return {
+    _id,
+    type: 'machine',
+    version,
+    data: {},
+    createdAt: at,
+    updatedAt: at,
+    lastWrite,
+  };
+}
+
 /** Plans a batch once and runs its rounds `times` times, as a retry would. */
 async function commitRepeated(
   where: Collections,
@@ -64,24 +78,8 @@ t.test('a write that already happened is done when run again', async (t) => {
   // writer sent it again: each write must know itself, not report a
   // conflict with its own earlier run.
   const where = collections();
-  await where.objects.insertOne({
-    _id: 'm-old',
-    type: 'machine',
-    version: 3,
-    data: {},
-    createdAt: 1,
-    updatedAt: 1,
-    lastWrite: 'earlier',
-  });
-  await where.objects.insertOne({
-    _id: 'm-gone',
-    type: 'machine',
-    version: 1,
-    data: {},
-    createdAt: 1,
-    updatedAt: 1,
-    lastWrite: 'earlier',
-  });
+  await where.objects.insertOne(stored('m-old', 3, 'earlier'));
+  await where.objects.insertOne(stored('m-gone', 1, 'earlier'));
   const writes: Write[] = [
     save('m-new', 0),
     save('m-old', 3),
@@ -108,24 +106,8 @@ t.test('a write that already happened is done when run again', async (t) => {
 
 t.test('a write beaten by another writer is CONFLICT', async (t) => {
   const where = collections();
-  await where.objects.insertOne({
-    _id: 'm-1',
-    type: 'machine',
-    version: 1,
-    data: {},
-    createdAt: 1,
-    updatedAt: 1,
-    lastWrite: 'theirs',
-  });
-  await where.objects.insertOne({
-    _id: 'm-3',
-    type: 'machine',
-    version: 1,
-    data: {},
-    createdAt: 1,
-    updatedAt: 1,
-    lastWrite: 'theirs',
-  });
+  await where.objects.insertOne(stored('m-1', 1, 'theirs'));
+  await where.objects.insertOne(stored('m-3', 1, 'theirs'));
   let ids = 0;
   const plan = await planBatch(
     [
@@ -144,15 +126,7 @@ t.test('a write beaten by another writer is CONFLICT', async (t) => {
       { $set: { version: 2, lastWrite: 'x' } },
     );
   }
-  await where.objects.insertOne({
-    _id: 'm-2',
-    type: 'machine',
-    version: 1,
-    data: {},
-    createdAt: 1,
-    updatedAt: 1,
-    lastWrite: 'theirs',
-  });
+  await where.objects.insertOne(stored('m-2', 1, 'theirs'));
   t.equal(plan.settled.size, 0, 'each write looked fine when planned');
   const outcomes: WriteOutcome[] = new Array(3);
   for (const round of plan.rounds)

@@ -16,36 +16,27 @@ import { silentLogger } from '../../../runtime/log.js';
 import { Mailbox } from '../../../runtime/mailbox.js';
 import { startFerretDb } from '../../../scripts/services/ferretdb.js';
 import { freshDatabaseName } from '../../helpers/mongo.js';
+import { job, T } from './store-contract.js';
 
 // These tests stop and kill the server, so they run their own FerretDB
 // even when WFE_MONGODB_URL names another server.
 const server = await startFerretDb();
 t.teardown(() => server.stop());
 
-const T = 1_700_000_000_000;
-
 function databaseUrl(): string {
   return `${server.url.replace(/\/?$/, '/')}${freshDatabaseName('faults')}`;
 }
 
-function job(id: string): JobRecord {
-  return {
-    id,
-    parentId: null,
-    rootId: id,
-    action: 'machine.start',
-    target: null,
+function finishedJob(id: string): JobRecord {
+  return job(id, {
     params: { n: id },
     status: 'done',
     result: 1,
-    error: null,
-    maxDurationMs: null,
     idempotencyKey: `key-${id}`,
     owner: 'engine-1',
-    createdAt: T,
     startedAt: T,
     endedAt: T,
-  };
+  });
 }
 
 function save(guid: string, expectedVersion: number): Write {
@@ -103,7 +94,7 @@ t.test(
       for (let i = 0; i < perLane; i++) {
         const [saved, put] = await Promise.all([
           write(save(guid, i)),
-          write({ kind: 'job.put', job: job(`j-${n}-${i}`) }),
+          write({ kind: 'job.put', job: finishedJob(`j-${n}-${i}`) }),
         ]);
         if (crashed) writesAfterCrash++;
         if (saved.ok) acknowledged.saves.set(guid, i + 1);

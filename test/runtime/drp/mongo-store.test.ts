@@ -3,16 +3,10 @@ import t, { type Test } from 'tap';
 
 import { openMongoStore } from '../../../runtime/drp/mongo-store.js';
 import { MONGO_SCHEMA_VERSION } from '../../../runtime/drp/mongo-schema.js';
-import type {
-  JobRecord,
-  Store,
-  Write,
-  WriteOutcome,
-} from '../../../runtime/drp/types.js';
+import type { Store, Write, WriteOutcome } from '../../../runtime/drp/types.js';
 import { freshDatabaseName, mongoServer } from '../../helpers/mongo.js';
-import { storeContract } from './store-contract.js';
+import { job, save as saveWrite, storeContract, T } from './store-contract.js';
 
-const T = 1_700_000_000_000;
 const server = await mongoServer(t);
 
 function databaseUrl(name = freshDatabaseName('store')): string {
@@ -25,37 +19,11 @@ async function open(t: Test, url = databaseUrl()): Promise<Store> {
   return store;
 }
 
-const job = (id: string, fields: Partial<JobRecord> = {}): JobRecord => ({
-  id,
-  parentId: null,
-  rootId: id,
-  action: 'machine.start',
-  target: null,
-  params: {},
-  status: 'waiting',
-  result: undefined,
-  error: null,
-  maxDurationMs: null,
-  idempotencyKey: null,
-  owner: null,
-  createdAt: T,
-  startedAt: null,
-  endedAt: null,
-  ...fields,
-});
-
 const save = (
   guid: string,
   data: Record<string, unknown>,
   expectedVersion = 0,
-): Write => ({
-  kind: 'object.save',
-  guid,
-  type: 'machine',
-  data,
-  expectedVersion,
-  at: T,
-});
+): Write => saveWrite(guid, 'machine', data, expectedVersion, T);
 
 function refusal(outcome: WriteOutcome | undefined): string {
   return outcome && !outcome.ok

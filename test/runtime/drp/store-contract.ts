@@ -824,9 +824,9 @@ export function storeContract(
   });
 }
 
-const T = 1_700_000_000_000;
+export const T = 1_700_000_000_000;
 
-function save(
+export function save(
   guid: string,
   type: string,
   data: Record<string, unknown>,
@@ -840,7 +840,7 @@ function del(guid: string, expectedVersion: number): Write {
   return { kind: 'object.delete', guid, expectedVersion };
 }
 
-function job(id: string, fields: Partial<JobRecord> = {}): JobRecord {
+export function job(id: string, fields: Partial<JobRecord> = {}): JobRecord {
   return {
     id,
     parentId: null,
@@ -861,11 +861,11 @@ function job(id: string, fields: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
-function putJob(record: JobRecord): Write {
+export function putJob(record: JobRecord): Write {
   return { kind: 'job.put', job: record };
 }
 
-function log(
+export function log(
   jobId: string,
   seq: number,
   fields: Partial<JobLogEntry> = {},
