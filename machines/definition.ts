@@ -35,11 +35,7 @@ export interface WorkflowDefinition {
 }
 
 export type StateDefinition =
-  | TaskState
-  | ParallelState
-  | WaitState
-  | ChoiceState
-  | FinalState;
+  TaskState | ParallelState | WaitState | ChoiceState | FinalState;
 
 /** Where a state goes when it ends. */
 export interface Transitions {

@@ -24,7 +24,7 @@ import { openMongoStore, type MongoStoreOptions } from './drp/mongo-store.js';
 import { openSqliteStore } from './drp/sqlite-store.js';
 import type { JobRecord, Store } from './drp/types.js';
 import { DrpWriterClient } from './drp/writer-client.js';
-import { toWfeError, WfeError } from './errors.js';
+import { toErrorInfo, toWfeError, WfeError } from './errors.js';
 import { createIdGenerator, type IdGenerator } from './ids.js';
 import { createLogger, type Logger } from './log.js';
 import { Mailbox, type MailboxStats } from './mailbox.js';
@@ -47,6 +47,8 @@ export type EngineRole = (typeof ENGINE_ROLES)[number];
 export interface EngineOptions {
   /** Folders of tasklets. */
   taskletRoots: string[];
+  /** Folders of workflow definitions (YAML or JSON). */
+  workflowRoots?: string[];
   /** @default 'all'; the other roles need NATS. */
   role?: EngineRole;
   /** Connect to NATS: submissions, events, and the bus across processes. */
@@ -97,6 +99,8 @@ export interface Engine {
   readonly store: Store;
   /** The tasklets, in roles that run jobs; null otherwise. */
   readonly registry: TaskletRegistry | null;
+  /** The actions that workflows implement (empty without a worker). */
+  workflowActions(): string[];
   readonly logger: Logger;
   /** Validates and records a job, then starts it; resolves when durable. */
   submit(submission: unknown): Promise<JobRecord>;
@@ -105,6 +109,8 @@ export interface Engine {
   /** Resolves with the job's final record, wherever it runs. */
   wait(id: string): Promise<JobRecord>;
   cancel(id: string, reason?: string): Promise<void>;
+  /** Sends a named event to a workflow instance running here. */
+  sendEvent(id: string, type: string, payload?: unknown): Promise<void>;
   mailboxes(): MailboxStats[];
   /**
    * Rejects with ENGINE_FAILED if the root supervisor gives up, after
@@ -245,13 +251,24 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           logger,
           dataDir,
           taskletRoots: options.taskletRoots,
+          workflowRoots: options.workflowRoots,
           watch: options.watch ?? false,
           blockThresholdMs: options.blockThresholdMs ?? 200,
           workerThreads: options.workerThreads,
           events,
         })
       : null;
-    if (worker) cleanup.push(() => worker.close());
+    if (worker) {
+      cleanup.push(() => worker.close());
+      // The reaper has marked the jobs of a dead engine by now. A worker
+      // whose writer is not up yet starts all the same.
+      await worker.workflows.resumeInterrupted().catch((err: unknown) => {
+        logger.warn(
+          { err: toErrorInfo(err) },
+          'could not look for workflow instances to resume',
+        );
+      });
+    }
     const stopHeartbeat = worker
       ? startHeartbeat(bus, owner, role, times.heartbeatMs)
       : () => {};
@@ -402,6 +419,7 @@ function assemble(parts: Parts): Engine {
     bus: parts.bus,
     store: parts.store,
     registry: worker?.registry ?? null,
+    workflowActions: () => worker?.workflows.actions() ?? [],
     logger,
     root,
     failed: parts.failed,
@@ -419,6 +437,8 @@ function assemble(parts: Parts): Engine {
     },
     wait: async (id) => needWorker('follow jobs').wait(id),
     cancel: async (id, reason) => needWorker('cancel jobs').cancel(id, reason),
+    sendEvent: async (id, type, payload) =>
+      needWorker('send workflow events').workflows.sendEvent(id, type, payload),
     mailboxes: () => (writerRole ? [writerRole.mailbox.stats()] : []),
     stop: (stopOptions = {}) =>
       (stopping ??= shutdown(stopOptions.graceMs ?? 5000)),

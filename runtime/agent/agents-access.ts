@@ -45,6 +45,8 @@ export interface BusAgentsOptions {
   job: LiveJob;
   /** Relative script paths are found beside the calling tasklet. */
   taskletFile: string;
+  /** The key of the rscript's job, for a caller that must not run twice. */
+  idempotencyKey?: string;
   logger: Logger;
 }
 
@@ -74,7 +76,7 @@ export function busAgents(options: BusAgentsOptions): AgentsAccess {
           params: scriptOptions.params ?? {},
           target: null,
           maxDurationMs: null,
-          idempotencyKey: null,
+          idempotencyKey: options.idempotencyKey ?? null,
         },
         options.job.record.id,
         (job) => scriptWork(job, { ...options, agentId, file, scriptOptions }),

@@ -77,7 +77,25 @@ export function resolveTaskletRoots(
   io: CliIo,
   flags: string[] | undefined,
 ): string[] {
-  const fromEnv = (io.env.WFE_TASKLETS ?? '')
+  return resolveRoots(io, flags, 'WFE_TASKLETS', 'tasklets');
+}
+
+/** Workflow folders: as for tasklets, with WFE_WORKFLOWS. */
+export function resolveWorkflowRoots(
+  io: CliIo,
+  flags: string[] | undefined,
+): string[] {
+  return resolveRoots(io, flags, 'WFE_WORKFLOWS', 'workflows');
+}
+
+/** The flags, else the ':'-separated env, else the bundled examples. */
+function resolveRoots(
+  io: CliIo,
+  flags: string[] | undefined,
+  envName: string,
+  example: string,
+): string[] {
+  const fromEnv = (io.env[envName] ?? '')
     .split(delimiter)
     .filter((root) => root.length > 0);
   const roots =
@@ -85,7 +103,7 @@ export function resolveTaskletRoots(
       ? flags
       : fromEnv.length > 0
         ? fromEnv
-        : [join(findPackage().root, 'examples', 'tasklets')];
+        : [join(findPackage().root, 'examples', example)];
   return roots.map((root) => resolve(io.cwd, root));
 }
 

@@ -1,4 +1,5 @@
 import type { JobLogEntry, JobRecord, Store } from '../drp/types.js';
+import { INSTANCE_TYPE, type InstanceRecord } from '../workflows/snapshots.js';
 import { WfeError } from '../errors.js';
 import { expectPositionals, parseFlags, UsageError } from './args.js';
 import { type CliIo } from './io.js';
@@ -50,6 +51,8 @@ export interface JobView {
   tree: JobRecord[];
   /** Log lines by job id, for each job of the tree. */
   logs: Map<string, JobLogEntry[]>;
+  /** For a workflow job read from a store: its instance record. */
+  instance?: InstanceRecord;
 }
 
 /** `wfe jobs show <id>`. */
@@ -97,11 +100,16 @@ async function localJobView(
     }
 
     const tree = await store.jobTree(job.id);
+    const object = await store.getObject(job.id);
+    const instance =
+      object?.type === INSTANCE_TYPE
+        ? (object.data as unknown as InstanceRecord)
+        : undefined;
     const logs = new Map<string, JobLogEntry[]>();
     for (const member of tree) {
       logs.set(member.id, await allLogs(store, member.id));
     }
-    return { job, tree, logs };
+    return { job, tree, logs, instance };
   } finally {
     await store.close();
   }
@@ -115,6 +123,16 @@ function jobJson(view: JobView): string {
     logs: Object.fromEntries(
       tree.map((member) => [member.id, view.logs.get(member.id) ?? []]),
     ),
+    ...(view.instance
+      ? {
+          workflow: {
+            name: view.instance.workflow,
+            version: view.instance.version,
+            states: view.instance.states,
+            history: view.instance.history ?? [],
+          },
+        }
+      : {}),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
@@ -169,7 +187,12 @@ async function allLogs(store: Store, jobId: string): Promise<JobLogEntry[]> {
 }
 
 /** The job as people read it: fields, outcome, tree and logs. */
-export function describeJob({ job, tree: members, logs }: JobView): string {
+export function describeJob({
+  job,
+  tree: members,
+  logs,
+  instance,
+}: JobView): string {
   const tree = depthFirst(members);
   const lines = [
     `job ${job.id}`,
@@ -194,6 +217,7 @@ export function describeJob({ job, tree: members, logs }: JobView): string {
     lines.push('result', ...indent(pretty(job.result ?? null), 1));
   }
 
+  if (instance) lines.push(...describeInstance(instance));
   lines.push('tree');
   for (const { job: member, depth } of tree) {
     lines.push(
@@ -226,4 +250,18 @@ function pretty(value: unknown): string {
 function indent(text: string, depth: number): string[] {
   const pad = '  '.repeat(depth);
   return text.split('\n').map((line) => `${pad}${line}`);
+}
+
+/** A workflow's version, where it is, and where it has been. */
+function describeInstance(instance: InstanceRecord): string[] {
+  const lines = [
+    `workflow ${instance.workflow} v${instance.version}`,
+    `  now in    ${instance.states.join(', ')}`,
+    '  history',
+  ];
+  for (const step of instance.history ?? []) {
+    const at = new Date(step.at).toISOString();
+    lines.push(`    ${at}  ${step.states.join(', ')}`);
+  }
+  return lines;
 }

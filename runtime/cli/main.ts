@@ -2,11 +2,14 @@ import { WfeError } from '../errors.js';
 import { agentCommand } from './agent.js';
 import { UsageError } from './args.js';
 import { cancelCommand } from './cancel.js';
+import { eventCommand } from './event.js';
+import { graphCommand } from './graph.js';
 import { findPackage, processIo, type CliIo, type Command } from './io.js';
 import { jobsCommand } from './jobs.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 import { submitCommand } from './submit.js';
+import { validateCommand } from './validate.js';
 
 const COMMANDS: readonly Command[] = [
   runCommand,
@@ -14,7 +17,10 @@ const COMMANDS: readonly Command[] = [
   startCommand,
   submitCommand,
   cancelCommand,
+  eventCommand,
   agentCommand,
+  validateCommand,
+  graphCommand,
 ];
 
 const HELP = `Usage: wfe <command> [flags]
@@ -23,8 +29,8 @@ A workflow engine: actions are chains of tasklets, run as jobs and
 recorded in a store (SQLite in --data, default .wfe).
 
 Commands:
-${COMMANDS.map((command) => `  ${command.name.padEnd(8)}${command.summary}`).join('\n')}
-  help    show help for a command: wfe help <command>
+${COMMANDS.map((command) => `  ${command.name.padEnd(10)}${command.summary}`).join('\n')}
+  help      show help for a command: wfe help <command>
 
 Flags:
   -h, --help     show this help

@@ -11,6 +11,7 @@ import {
   cliLogger,
   resolveDataDir,
   resolveTaskletRoots,
+  resolveWorkflowRoots,
   type CliIo,
   type Command,
 } from './io.js';
@@ -29,6 +30,8 @@ Flags:
   ${mongoFlagHelp(19)}
   --tasklets DIR     a tasklet folder; repeat for more (env WFE_TASKLETS,
                      ':'-separated; default: the examples shipped with wfe)
+  --workflows DIR    a folder of workflow definitions; repeat for more
+                     (env WFE_WORKFLOWS; default: the shipped examples)
   -v, --verbose      log at level info (env WFE_LOG_LEVEL wins)
   -h, --help         show this help
 
@@ -43,6 +46,7 @@ const FLAGS = {
   data: { type: 'string' },
   mongodb: { type: 'string' },
   tasklets: { type: 'string', multiple: true },
+  workflows: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -78,6 +82,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const mongodb = mongoOptions('run', io, { mongodb: values.mongodb });
   const engine = await createEngine({
     taskletRoots: resolveTaskletRoots(io, values.tasklets),
+    workflowRoots: resolveWorkflowRoots(io, values.workflows),
     dataDir: resolveDataDir(io, values.data),
     mongodb: mongodb ?? undefined,
     logger: cliLogger(io, values.verbose ? 'info' : 'warn'),

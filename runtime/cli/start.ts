@@ -12,6 +12,7 @@ import {
   cliLogger,
   resolveDataDir,
   resolveTaskletRoots,
+  resolveWorkflowRoots,
   type CliIo,
   type Command,
 } from './io.js';
@@ -39,6 +40,8 @@ Flags:
   ${mongoFlagHelp(17)}
   --tasklets DIR   a tasklet folder; repeat for more (env WFE_TASKLETS,
                    ':'-separated; default: the examples shipped with wfe)
+  --workflows DIR  a folder of workflow definitions; repeat for more
+                   (env WFE_WORKFLOWS; default: the shipped examples)
   ${natsFlagHelp(17)}
   --role ROLE      what this engine runs (env WFE_ROLE, default all):
                    all, or one part of a deployment over NATS: worker
@@ -64,6 +67,7 @@ const FLAGS = {
   data: { type: 'string' },
   mongodb: { type: 'string' },
   tasklets: { type: 'string', multiple: true },
+  workflows: { type: 'string', multiple: true },
   nats: { type: 'string' },
   role: { type: 'string' },
   xmpp: { type: 'string' },
@@ -92,6 +96,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   expectPositionals('start', positionals, []);
   const dataDir = resolveDataDir(io, values.data);
   const taskletRoots = resolveTaskletRoots(io, values.tasklets);
+  const workflowRoots = resolveWorkflowRoots(io, values.workflows);
   const nats = natsOptionsFromEnv(io.env, values.nats);
   const role = toRole(values.role ?? io.env.WFE_ROLE, nats);
   const xmpp = xmppLogin(io, values);
@@ -99,6 +104,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
 
   const engine = await createEngine({
     taskletRoots,
+    workflowRoots,
     dataDir,
     role,
     nats: nats ?? undefined,
@@ -110,7 +116,14 @@ async function start(argv: string[], io: CliIo): Promise<number> {
 
   const stop = stopRequested(io);
   try {
-    const setup = { dataDir, taskletRoots, nats, xmpp, store: engine.store };
+    const setup = {
+      dataDir,
+      taskletRoots,
+      workflowRoots,
+      nats,
+      xmpp,
+      store: engine.store,
+    };
     io.stdout(readyText(engine, setup));
     const reason = await Promise.race([stop.promise, engine.failed]);
     io.stdout(`wfe start: ${reason}, stopping\n`);
@@ -196,13 +209,17 @@ function xmppLogin(
 interface Setup {
   dataDir: string;
   taskletRoots: string[];
+  workflowRoots: string[];
   nats: NatsOptions | null;
   xmpp: XmppOptions | undefined;
   store: Store;
 }
 
 function readyText(engine: Engine, setup: Setup): string {
-  const actions = engine.registry?.actions() ?? [];
+  const actions = [
+    ...(engine.registry?.actions() ?? []),
+    ...engine.workflowActions(),
+  ].sort();
   const failed = engine.registry?.errors().length ?? 0;
   const example = actions.includes('machine.create')
     ? `machine.create --params '{"name":"web1"}'`
@@ -219,6 +236,7 @@ function readyText(engine: Engine, setup: Setup): string {
     ...(engine.registry
       ? [
           `  tasklets  ${setup.taskletRoots.join(', ')} (reloaded on change)`,
+          `  workflows ${setup.workflowRoots.join(', ')}`,
           `  actions   ${actions.join(', ') || '(none)'}`,
         ]
       : []),

@@ -21,6 +21,11 @@ export class JobLogWriter implements JobLog {
     private readonly onStored?: (entry: JobLogEntry) => void,
   ) {}
 
+  /** Goes on after the lines a job already has, when it is resumed. */
+  continueAfter(seq: number): void {
+    this.#seq = Math.max(this.#seq, seq);
+  }
+
   debug(message: string, data?: unknown): void {
     this.append('debug', message, data);
   }

@@ -122,6 +122,31 @@ export class JobRunner {
     return { ...record, status: 'waiting' };
   }
 
+  /**
+   * Runs again a job that a process which is gone left unfinished (it was
+   * marked interrupted): records it running here, then starts its work,
+   * whose log goes on after `lastSeq`.
+   */
+  async resume(
+    stored: JobRecord,
+    lastSeq: number,
+    makeWork: WorkFactory,
+  ): Promise<JobRecord> {
+    const record: JobRecord = {
+      ...stored,
+      status: 'waiting',
+      error: null,
+      endedAt: null,
+      owner: this.#deps.owner,
+    };
+    await this.#persist(record, true);
+
+    const entry = this.#track(record, null, []);
+    entry.log.continueAfter(lastSeq);
+    this.#launch(entry, makeWork);
+    return { ...record, status: 'waiting' };
+  }
+
   /** Resolves with the job's final record. */
   async wait(id: string): Promise<JobRecord> {
     const entry = this.#live.get(id);

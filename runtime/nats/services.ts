@@ -65,6 +65,17 @@ export async function startNatsServices(
         { queue: WORKERS },
       ),
     );
+    serving.push(
+      bus.serve(
+        SUBJECTS.workflowEvent,
+        async (message) => {
+          const { id, type, payload } = eventRequest(message);
+          await worker.workflows.sendEvent(id, type, payload);
+          return { jobId: id, delivered: type };
+        },
+        { queue: WORKERS },
+      ),
+    );
     intake = await startIntake({
       nc: options.nc,
       bus,
@@ -107,4 +118,27 @@ function cancelRequest(message: unknown): { id: string; reason?: string } {
     });
   }
   return { id, reason };
+}
+
+function eventRequest(message: unknown): {
+  id: string;
+  type: string;
+  payload?: unknown;
+} {
+  const { id, type, payload } = (isPlainObject(message) ? message : {}) as {
+    id?: unknown;
+    type?: unknown;
+    payload?: unknown;
+  };
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new WfeError('BAD_INPUT', 'id must be the workflow job id', {
+      details: { field: 'id' },
+    });
+  }
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new WfeError('BAD_INPUT', 'type must name the event', {
+      details: { field: 'type' },
+    });
+  }
+  return { id, type, payload };
 }

@@ -11,6 +11,8 @@ export const SUBJECTS = {
   jobList: 'wfe.jobs.list',
   /** Request `{id, reason?}`: cancels a running job and its subtree. */
   jobCancel: 'wfe.jobs.cancel',
+  /** Request `{id, type, payload?}`: an event for a workflow instance. */
+  workflowEvent: 'wfe.workflows.event',
   /** JetStream subjects other systems publish submissions to. */
   intake: 'wfe.intake.>',
   /** Where intake publishes a submission it had to refuse. */

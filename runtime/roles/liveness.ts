@@ -6,6 +6,11 @@ import type { Bus } from '../bus/types.js';
 /** Where job runners say they are alive: `{owner, role}`. */
 export const OWNERS_ALIVE = 'wfe.internal.owners.alive';
 
+/** Where the workflows of one engine process take events. */
+export function ownerEventSubject(owner: string): string {
+  return `wfe.internal.runner.${owner}.event`;
+}
+
 /** Where the runner of one engine process takes cancel requests. */
 export function ownerCancelSubject(owner: string): string {
   return `wfe.internal.runner.${owner}.cancel`;

@@ -27,6 +27,8 @@ import { WorkerPool } from '../tasklets/worker-pool.js';
 import { waitResult } from './job-result.js';
 import { ownerCancelSubject } from './liveness.js';
 import { waitElsewhere } from './wait-elsewhere.js';
+import { WorkflowHost } from '../workflows/host.js';
+import { loadWorkflows, type WorkflowRegistry } from '../workflows/registry.js';
 
 export interface WorkerRoleOptions {
   owner: string;
@@ -38,6 +40,8 @@ export interface WorkerRoleOptions {
   logger: Logger;
   dataDir: string;
   taskletRoots: string[];
+  /** Folders of workflow definitions. */
+  workflowRoots?: string[];
   watch: boolean;
   blockThresholdMs: number;
   workerThreads?: number;
@@ -51,6 +55,7 @@ export interface WorkerRoleOptions {
 export class WorkerRole {
   readonly registry: TaskletRegistry;
   readonly runner: JobRunner;
+  readonly workflows: WorkflowHost;
   readonly #options: WorkerRoleOptions;
   readonly #blockWatch: BlockWatch;
   readonly #workers: WorkerPool;
@@ -64,10 +69,18 @@ export class WorkerRole {
       watch: options.watch,
       cacheDir: join(options.dataDir, 'cache', 'tasklets'),
     });
-    return new WorkerRole(options, registry);
+    const workflows = await loadWorkflows(
+      options.workflowRoots ?? [],
+      options.logger,
+    );
+    return new WorkerRole(options, registry, workflows);
   }
 
-  private constructor(options: WorkerRoleOptions, registry: TaskletRegistry) {
+  private constructor(
+    options: WorkerRoleOptions,
+    registry: TaskletRegistry,
+    workflows: WorkflowRegistry,
+  ) {
     this.#options = options;
     this.registry = registry;
     this.runner = new JobRunner({
@@ -78,6 +91,18 @@ export class WorkerRole {
       logger: options.logger,
       owner: options.owner,
       events: options.events,
+    });
+    this.workflows = new WorkflowHost({
+      owner: options.owner,
+      registry: workflows,
+      runner: this.runner,
+      store: options.store,
+      writer: options.writer,
+      clock: options.clock,
+      bus: options.bus,
+      logger: options.logger,
+      startChild: (submission, parentId) =>
+        this.#startJob(submission, parentId),
     });
     this.#blockWatch = new BlockWatch(options.blockThresholdMs, options.logger);
     this.#workers = new WorkerPool({
@@ -173,6 +198,7 @@ export class WorkerRole {
 
   async close(): Promise<void> {
     this.#cancels.unsubscribe();
+    this.workflows.close();
     this.#monitor.stop();
     await Promise.allSettled([this.registry.close(), this.#workers.close()]);
   }
@@ -181,6 +207,13 @@ export class WorkerRole {
     submission: ValidSubmission,
     parentId: string | null,
   ): Promise<JobRecord> {
+    const workflow = this.workflows.forAction(submission.action);
+    if (workflow) {
+      return this.runner.start(submission, parentId, (job) =>
+        this.workflows.work(workflow, job),
+      );
+    }
+
     const action = this.registry.resolve(submission.action);
     return this.runner.start(submission, parentId, (job) =>
       taskletChain({

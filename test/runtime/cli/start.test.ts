@@ -55,7 +55,7 @@ t.test('start - an already aborted stop signal stops right away', async (t) => {
   const stop = new AbortController();
   stop.abort();
 
-  const result = await wfe(['start', '--tasklets', dir], {
+  const result = await wfe(['start', '--tasklets', dir, '--workflows', dir], {
     env: { WFE_DATA_DIR: path.join(dir, 'data'), WFE_LOG_LEVEL: 'silent' },
     stopSignal: stop.signal,
   });
@@ -71,7 +71,7 @@ t.test('start - with NATS, says how to submit over it', async (t) => {
   const stop = new AbortController();
   stop.abort();
 
-  const result = await wfe(['start', '--tasklets', dir], {
+  const result = await wfe(['start', '--tasklets', dir, '--workflows', dir], {
     env: {
       WFE_DATA_DIR: path.join(dir, 'data'),
       WFE_LOG_LEVEL: 'silent',
