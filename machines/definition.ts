@@ -61,7 +61,7 @@ export interface TaskState extends Transitions {
   /** The context key that receives the step's result. */
   output?: string;
   retry?: RetryPolicy;
-  /** Fails the step with TIMEOUT after this long, per attempt. */
+  /** Fails the step with JOB_TIMEOUT after this long, per attempt. */
   timeoutMs?: number;
   /**
    * Undoes this step if a later step fails the workflow: compensations run

@@ -30,6 +30,16 @@ const TASKLETS = {
     export function main(ctx) {
       throw Object.assign(new Error('it broke'), { code: ctx.params.code });
     }`,
+  [`${RO}/step/sleep/main.mjs`]: `
+    export function main(ctx) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, 60000);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }`,
   [`${RO}/step/undo/main.mjs`]: `
     export async function main(ctx) {
       const all = (await ctx.drp.find({ type: 'undo' })).length;
@@ -169,6 +179,48 @@ states:
     ['flow.outer', 'flow.inner', 'step.echo'],
   );
 });
+
+t.test(
+  'wait any ends with the first region; a slow step times out',
+  async (t) => {
+    const { engine } = await workflowEngine(t, {
+      'race.yaml': `
+name: race
+version: 1
+implements: flow.race
+initial: race
+states:
+  race:
+    wait: any
+    parallel:
+      quick:
+        initial: q
+        states:
+          q: { action: step.echo, input: { say: "'quick'" }, output: quick, next: q_end }
+          q_end: { final: true }
+      slow:
+        initial: s
+        states:
+          s: { delayMs: 60000, next: s_end }
+          s_end: { final: true }
+    next: slow_step
+  slow_step:
+    action: step.sleep
+    timeoutMs: 50
+    onError: { JOB_TIMEOUT: end }
+    next: end
+  end:
+    final: true
+    result: "[ctx.quick.said, error.code]"
+`,
+    });
+
+    const job = await engine.run({ action: 'flow.race' });
+
+    t.equal(job.status, 'done', JSON.stringify(job.error));
+    t.strictSame(job.result, ['quick', 'JOB_TIMEOUT']);
+  },
+);
 
 t.test('a flaky step is retried with backoff', async (t) => {
   const { engine } = await workflowEngine(t, {
