@@ -61,6 +61,8 @@ export interface WorkflowContext {
   completed: Array<{ state: string; request: StepRequest }>;
   /** The top-level final state reached, once the instance ends. */
   ended: string | null;
+  /** Set once compensation has begun, so a cancel does not restart it. */
+  compensating: boolean;
 }
 
 export type WorkflowOutput =
@@ -82,6 +84,8 @@ export interface WorkflowServices {
 }
 
 const FAILED = '__failed';
+/** The event that cancels an instance: `{type, payload: {reason}}`. */
+export const CANCEL_EVENT = 'wf.cancel';
 const COMPENSATING = '__compensating';
 
 export function compileWorkflow(
@@ -134,6 +138,7 @@ class Compiler {
         deadlines: {},
         completed: [],
         ended: null,
+        compensating: false,
       };
     };
 
@@ -167,9 +172,14 @@ class Compiler {
       id: 'wf',
       context: ({ input }) => initialContext(input),
       initial: definition.initial,
+      // A cancel undoes what was done, then fails the instance.
+      on: {
+        [CANCEL_EVENT]: this.#cancelTransition(),
+      },
       states: {
         ...this.#states(definition.states, ''),
         [COMPENSATING]: {
+          entry: assign({ compensating: true }),
           invoke: {
             src: 'compensate',
             input: ({ context }) =>
@@ -187,6 +197,23 @@ class Compiler {
         return this.#finalOutput(context.ended!, context);
       },
     }) as unknown as AnyStateMachine;
+  }
+
+  #cancelTransition(): never {
+    return {
+      guard: ({ context }: Args) => !context.compensating,
+      target: `.${COMPENSATING}`,
+      actions: update(({ event }) => ({
+        error: {
+          code: 'CANCELLED',
+          message: String(
+            (event.payload as { reason?: unknown } | null)?.reason ??
+              'cancelled on request',
+          ),
+          retryable: false,
+        },
+      })),
+    } as never;
   }
 
   #states(

@@ -122,10 +122,9 @@ export class WorkerRole {
           id?: unknown;
           reason?: unknown;
         };
-        return this.runner.cancel(
-          String(id),
-          typeof reason === 'string' ? reason : undefined,
-        );
+        const why = typeof reason === 'string' ? reason : undefined;
+        if (this.workflows.cancel(String(id), why)) return;
+        return this.runner.cancel(String(id), why);
       },
     );
   }
@@ -164,6 +163,7 @@ export class WorkerRole {
 
   /** Cancels a job and its subtree, in whichever process runs it. */
   async cancel(id: string, reason?: string): Promise<void> {
+    if (this.workflows.cancel(id, reason)) return;
     if (this.runner.isLive(id)) return this.runner.cancel(id, reason);
 
     const job = await this.#options.store.getJob(id);

@@ -1,7 +1,7 @@
 import type { AnyActor } from 'xstate';
 
 import type { JobWork } from '../../actors/job.js';
-import type { StepRequest } from '../../machines/compile.js';
+import { CANCEL_EVENT, type StepRequest } from '../../machines/compile.js';
 import { busAgents } from '../agent/agents-access.js';
 import type { Bus, BusSubscription } from '../bus/types.js';
 import type { Clock } from '../clock.js';
@@ -89,6 +89,7 @@ export class WorkflowHost {
       owner: this.#options.owner,
       snapshot,
       job,
+      cancelled: (reason) => this.#options.runner.cancel(id, reason),
       clock: this.#options.clock,
       snapshots: this.#snapshots,
       runStep: (request, signal) => this.#runStep(entry, job, request, signal),
@@ -122,6 +123,18 @@ export class WorkflowHost {
         );
       },
     });
+  }
+
+  /**
+   * Cancels an instance running here: it stops its step, runs its
+   * compensation, then its job ends cancelled. False when the instance
+   * does not run here.
+   */
+  cancel(id: string, reason = 'cancelled on request'): boolean {
+    const actor = this.#running.get(id);
+    if (!actor) return false;
+    actor.send({ type: CANCEL_EVENT, payload: { reason } } as never);
+    return true;
   }
 
   /**

@@ -27,6 +27,8 @@ export interface WorkflowWorkOptions {
   onActor(actor: AnyActor | null): void;
   /** A persisted snapshot to go on from, when the instance is resumed. */
   snapshot?: unknown;
+  /** Ends the job cancelled, once a cancelled instance has compensated. */
+  cancelled(reason: string): Promise<void>;
 }
 
 /**
@@ -68,6 +70,9 @@ export function workflowWork(options: WorkflowWorkOptions): JobWork {
       output = await runToEnd(actor, options, job);
     } finally {
       options.onActor(null);
+    }
+    if (output.status === 'error' && output.error.code === 'CANCELLED') {
+      await options.cancelled(output.error.message);
     }
     if (output.status === 'error') {
       throw WfeError.fromInfo(output.error);

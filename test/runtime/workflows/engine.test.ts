@@ -306,6 +306,42 @@ states:
   );
 });
 
+t.test('a cancelled instance compensates, then ends cancelled', async (t) => {
+  const { engine } = await workflowEngine(t, {
+    'cancel.yaml': `
+name: cancellable
+version: 1
+implements: flow.cancellable
+initial: made
+states:
+  made:
+    action: step.echo
+    compensate: { action: step.undo, input: { what: "'made'" } }
+    next: parked
+  parked:
+    on: { go: end }
+  end:
+    final: true
+`,
+  });
+  const job = await engine.submit({ action: 'flow.cancellable' });
+  await waitForState(engine, job.id, 'parked');
+
+  await engine.cancel(job.id, 'not needed after all');
+  const ended = await engine.wait(job.id);
+
+  t.match(ended, {
+    status: 'cancelled',
+    error: { code: 'CANCELLED', message: /not needed after all/ },
+  });
+  const undone = await engine.store.findObjects({ type: 'undo' });
+  t.strictSame(
+    undone.map((object) => object.data.what),
+    ['made'],
+  );
+  await t.rejects(engine.sendEvent(job.id, 'go'), { code: 'WORKFLOW_ENDED' });
+});
+
 t.test('events from outside move a waiting instance on', async (t) => {
   const { engine } = await workflowEngine(t, {
     'approve.yaml': `
