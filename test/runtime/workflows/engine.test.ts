@@ -222,6 +222,30 @@ states:
   },
 );
 
+t.test('a bad or clashing definition is left out, the rest runs', async (t) => {
+  const good = `
+name: one
+version: 1
+implements: flow.one
+initial: end
+states:
+  end: { final: true, result: "'one'" }
+`;
+  const { engine } = await workflowEngine(t, {
+    'a-one.yaml': good,
+    'b-one-again.yaml': good.replace('name: one', 'name: again'),
+    'c-broken.yaml': good
+      .replace('flow.one', 'flow.broken')
+      .replace('initial: end', 'initial: nowhere'),
+  });
+
+  t.strictSame(engine.workflowActions(), ['flow.one']);
+  t.equal((await engine.run({ action: 'flow.one' })).result, 'one');
+  await t.rejects(engine.run({ action: 'flow.broken' }), {
+    code: 'ACTION_NOT_FOUND',
+  });
+});
+
 t.test('a flaky step is retried with backoff', async (t) => {
   const { engine } = await workflowEngine(t, {
     'retry.yaml': `
