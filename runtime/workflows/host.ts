@@ -119,7 +119,7 @@ export class WorkflowHost {
         const entry = { definition: instance.definition, file: instance.file };
         this.#snapshots.adopt(job.id, instance.version, instance.history ?? []);
         await this.#options.runner.resume(job, lastSeq, (live) =>
-          this.work(entry, live, instance.snapshot),
+          this.work(entry, live, JSON.parse(instance.snapshot)),
         );
       },
     });

@@ -14,8 +14,12 @@ export interface InstanceRecord {
   version: number;
   /** The definition it runs, so it stays on it when the file changes. */
   definition: WorkflowDefinition;
-  /** The actor's persisted snapshot: state, context, invoked steps. */
-  snapshot: unknown;
+  /**
+   * The actor's persisted snapshot (state, context, invoked steps) as
+   * JSON text: its keys are state paths with dots, which MongoDB does
+   * not take as field names.
+   */
+  snapshot: string;
   /** Where it is, as a list of state paths, for people reading it. */
   states: string[];
   status: string;
@@ -144,7 +148,7 @@ function recordOf(
     file,
     owner,
     definition,
-    snapshot: actor.getPersistedSnapshot(),
+    snapshot: JSON.stringify(actor.getPersistedSnapshot()),
     states: statePaths(snapshot.value),
     status: snapshot.status,
     history,

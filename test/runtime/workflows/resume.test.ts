@@ -6,7 +6,7 @@ import { connect } from 'nats';
 import t from 'tap';
 
 import { openSqliteStore } from '../../../runtime/drp/sqlite-store.js';
-import type { Store } from '../../../runtime/drp/types.js';
+import type { RootObject, Store } from '../../../runtime/drp/types.js';
 import { writeTree } from '../../helpers/engine.js';
 import { startEngineProcess } from '../../helpers/engine-process.js';
 import { natsServer } from '../../helpers/nats.js';
@@ -117,13 +117,9 @@ t.test('a SIGKILL mid-workflow: resumed, delay on time, once', async (t) => {
   );
 
   const instance = await reader.getObject(jobId);
-  const context = (
-    instance?.data.snapshot as {
-      context: { deadlines: Record<string, number> };
-    }
-  ).context;
+  const context = snapshotOf(instance).context!;
   t.equal(
-    context.deadlines['both.waits.pause'],
+    context.deadlines!['both.waits.pause'],
     before,
     'the delay kept its deadline across the restart',
   );
@@ -153,9 +149,15 @@ async function deadlineWithScript(
   const tree = await store.jobTree(jobId);
   if (!tree.some((job) => job.action === 'rscript:slow.sh')) return null;
   const instance = await store.getObject(jobId);
-  const snapshot = instance?.data.snapshot as
-    { context?: { deadlines?: Record<string, number> } } | undefined;
-  return snapshot?.context?.deadlines?.['both.waits.pause'] ?? null;
+  return snapshotOf(instance).context?.deadlines?.['both.waits.pause'] ?? null;
+}
+
+/** The XState snapshot an instance record keeps as JSON text. */
+function snapshotOf(instance: RootObject | null): {
+  context?: { deadlines?: Record<string, number> };
+} {
+  const text = instance?.data.snapshot;
+  return typeof text === 'string' ? JSON.parse(text) : {};
 }
 
 async function until<T>(
