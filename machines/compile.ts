@@ -88,13 +88,47 @@ const FAILED = '__failed';
 export const CANCEL_EVENT = 'wf.cancel';
 const COMPENSATING = '__compensating';
 
+/** Compiled once per definition; instances get their services apart. */
+const compiled = new WeakMap<WorkflowDefinition, AnyStateMachine>();
+
 export function compileWorkflow(
   definition: WorkflowDefinition,
   services: WorkflowServices,
 ): AnyStateMachine {
-  const compiler = new Compiler(definition, services);
-  return compiler.machine();
+  let machine = compiled.get(definition);
+  if (!machine) {
+    machine = new Compiler(definition, services.now).machine();
+    compiled.set(definition, machine);
+  }
+  return machine.provide({ actors: stepActors(services) });
 }
+
+/** The actors that reach the engine: steps, timers, compensation. */
+function stepActors(services: WorkflowServices) {
+  return {
+    step: fromPromise<unknown, StepRequest>(({ input, signal }) =>
+      services.runStep(input, signal),
+    ),
+    sleepUntil: fromPromise<void, number>(({ input, signal }) =>
+      services.sleepUntil(input, signal),
+    ),
+    compensate: fromPromise<void, StepRequest[]>(async ({ input, signal }) => {
+      for (const request of input) {
+        await services
+          .runStep(request, signal)
+          .catch((err: unknown) => services.compensationFailed(request, err));
+      }
+    }),
+  };
+}
+
+/** Actors of a machine not yet given its instance's services. */
+const UNPROVIDED: WorkflowServices = {
+  now: () => Date.now(),
+  runStep: () => Promise.reject(new Error('workflow services not provided')),
+  sleepUntil: () => Promise.reject(new Error('workflow services not provided')),
+  compensationFailed: () => {},
+};
 
 type Vars = Record<string, unknown>;
 
@@ -113,16 +147,15 @@ const update = (fn: (args: Args) => Partial<WorkflowContext>) =>
 
 class Compiler {
   readonly #definition: WorkflowDefinition;
-  readonly #services: WorkflowServices;
+  readonly #now: () => number;
   readonly #expressions = new Map<string, Expression>();
 
-  constructor(definition: WorkflowDefinition, services: WorkflowServices) {
+  constructor(definition: WorkflowDefinition, now: () => number) {
     this.#definition = definition;
-    this.#services = services;
+    this.#now = now;
   }
 
   machine(): AnyStateMachine {
-    const services = this.#services;
     const definition = this.#definition;
     const initialContext = (input: WorkflowInput): WorkflowContext => {
       const vars = { params: input.params, target: input.target, ctx: {} };
@@ -149,25 +182,7 @@ class Compiler {
         output: {} as WorkflowOutput,
         events: {} as { type: string; payload?: unknown },
       },
-      actors: {
-        step: fromPromise<unknown, StepRequest>(({ input, signal }) =>
-          services.runStep(input, signal),
-        ),
-        sleepUntil: fromPromise<void, number>(({ input, signal }) =>
-          services.sleepUntil(input, signal),
-        ),
-        compensate: fromPromise<void, StepRequest[]>(
-          async ({ input, signal }) => {
-            for (const request of input) {
-              await services
-                .runStep(request, signal)
-                .catch((err: unknown) =>
-                  services.compensationFailed(request, err),
-                );
-            }
-          },
-        ),
-      },
+      actors: stepActors(UNPROVIDED),
     }).createMachine({
       id: 'wf',
       context: ({ input }) => initialContext(input),
@@ -332,7 +347,7 @@ class Compiler {
                     attempts: { ...context.attempts, [path]: attempt },
                     deadlines: {
                       ...context.deadlines,
-                      [path]: this.#services.now() + delay,
+                      [path]: this.#now() + delay,
                     },
                   };
                 }),
@@ -387,7 +402,7 @@ class Compiler {
     const entry = update(({ context }) => ({
       deadlines: {
         ...context.deadlines,
-        [path]: this.#services.now() + this.#delayOf(delay, context),
+        [path]: this.#now() + this.#delayOf(delay, context),
       },
     }));
     const on: Record<string, object[]> = {};

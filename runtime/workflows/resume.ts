@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { JobRecord, Store } from '../drp/types.js';
+import type { JobRecord, RootObject, Store } from '../drp/types.js';
 import type { DrpWriterClient } from '../drp/writer-client.js';
 import type { Logger } from '../log.js';
 import { INSTANCE_TYPE, type InstanceRecord } from './snapshots.js';
@@ -41,40 +41,51 @@ export async function resumeInstances(options: ResumeOptions): Promise<number> {
       limit: PAGE,
       afterGuid,
     });
-    for (const object of page) {
-      const instance = object.data as unknown as InstanceRecord;
-      if (instance.status !== 'active') continue;
-      const job = await store.getJob(object.guid);
-      if (!job || !wasInterrupted(job)) continue;
-      // Instances started by another job go on with their parent, which
-      // is not resumed yet; they stay interrupted.
-      if (job.parentId !== null) continue;
-
-      const claimed = await options.writer.write({
-        kind: 'object.save',
-        guid: object.guid,
-        type: INSTANCE_TYPE,
-        data: { ...object.data, owner: options.owner },
-        expectedVersion: object.version,
-        at: options.clock.now(),
-      });
-      if (!claimed.ok) continue;
-
-      const lastSeq = await lastLogSeq(store, job.id);
-      await options.resume(
-        { ...instance, version: object.version + 1 },
-        job,
-        lastSeq,
-      );
-      options.logger.info(
-        { jobId: job.id, workflow: instance.workflow },
-        'workflow instance resumed',
-      );
-      resumed++;
-    }
+    // The instances of a page are claimed and resumed together, so that
+    // the writer commits their records in batches.
+    const outcomes = await Promise.all(
+      page.map((object) => resumeOne(object, options)),
+    );
+    resumed += outcomes.filter(Boolean).length;
     if (page.length < PAGE) return resumed;
     afterGuid = page[page.length - 1]!.guid;
   }
+}
+
+async function resumeOne(
+  object: RootObject,
+  options: ResumeOptions,
+): Promise<boolean> {
+  const { store } = options;
+  const instance = object.data as unknown as InstanceRecord;
+  if (instance.status !== 'active') return false;
+  const job = await store.getJob(object.guid);
+  if (!job || !wasInterrupted(job)) return false;
+  // Instances started by another job would go on with their parent,
+  // which is not resumed; they stay interrupted.
+  if (job.parentId !== null) return false;
+
+  const claimed = await options.writer.write({
+    kind: 'object.save',
+    guid: object.guid,
+    type: INSTANCE_TYPE,
+    data: { ...object.data, owner: options.owner },
+    expectedVersion: object.version,
+    at: options.clock.now(),
+  });
+  if (!claimed.ok) return false;
+
+  const lastSeq = await lastLogSeq(store, job.id);
+  await options.resume(
+    { ...instance, version: object.version + 1 },
+    job,
+    lastSeq,
+  );
+  options.logger.info(
+    { jobId: job.id, workflow: instance.workflow },
+    'workflow instance resumed',
+  );
+  return true;
 }
 
 function wasInterrupted(job: JobRecord): boolean {

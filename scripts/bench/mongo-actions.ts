@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 
 import { engineActions } from './engine-actions.js';
-import { check, fmt, median, within } from './stats.js';
+import { check, fmt, medianRounds, within } from './stats.js';
 
 export interface ActionRoundsResult {
   mongoPerSec: number;
@@ -44,8 +44,7 @@ async function alternate(
   options: ActionRoundsOptions,
   workDir: string,
 ): Promise<ActionRoundsResult> {
-  const rounds: Array<{ mongo: number; sqlite: number }> = [];
-  for (let round = 1; round <= options.rounds; round++) {
+  const rates = await medianRounds(options.rounds, async (round) => {
     const mongo = await within(
       options.deadlineMs,
       `round ${round} with MongoDB`,
@@ -61,19 +60,19 @@ async function alternate(
     );
 
     const sqlitePerSec = sqlite.actionsPerSec;
-    rounds.push({ mongo: mongo.actionsPerSec, sqlite: sqlitePerSec });
     console.log(
       `round ${round}: mongodb ${fmt(mongo.actionsPerSec)} actions/s ` +
         `(${fmt(mongo.jobsDone)} jobs done in its database), sqlite ` +
         `${fmt(sqlitePerSec)} actions/s, ratio ` +
         `${(mongo.actionsPerSec / sqlitePerSec).toFixed(3)}`,
     );
-  }
+    return { first: mongo.actionsPerSec, second: sqlitePerSec };
+  });
 
   return {
-    mongoPerSec: median(rounds.map((r) => r.mongo)),
-    sqlitePerSec: median(rounds.map((r) => r.sqlite)),
-    ratio: median(rounds.map((r) => r.mongo / r.sqlite)),
+    mongoPerSec: rates.first,
+    sqlitePerSec: rates.second,
+    ratio: rates.ratio,
   };
 }
 

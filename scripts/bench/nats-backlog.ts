@@ -5,7 +5,8 @@ import {
   INTAKE_STREAM,
   jobStatusSubject,
 } from '../../runtime/nats/subjects.js';
-import { BenchFailure, encodeJson, inWindow, verify } from './nats-request.js';
+import { BenchFailure, encodeJson, verify } from './nats-request.js';
+import { inWindow } from './stats.js';
 
 const PAGE = 500;
 const WINDOW_OF_DRIFT = 10_000;

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from 'nats';
 
 import { SUBJECTS } from '../../runtime/nats/subjects.js';
-import { ratePerSec } from './stats.js';
+import { inWindow, ratePerSec } from './stats.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -12,19 +12,6 @@ export class BenchFailure extends Error {}
 
 export function verify(condition: boolean, message: string): asserts condition {
   if (!condition) throw new BenchFailure(message);
-}
-
-/** Calls `work(i)` for i in [0, total), keeping `window` calls in flight. */
-export async function inWindow(
-  total: number,
-  window: number,
-  work: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < total) await work(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(window, total) }, lane));
 }
 
 export function encodeJson(value: unknown): Uint8Array {

@@ -20,6 +20,32 @@ export function median(values: number[]): number {
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Two rates measured in one round, and the medians over all rounds. */
+export interface PairedRates {
+  first: number;
+  second: number;
+  /** The median of the rounds' first / second ratios. */
+  ratio: number;
+}
+
+/**
+ * Runs `round` for 1..`rounds`, each measuring two rates in turn; the
+ * median round is the figure, since on a shared machine either
+ * measurement can catch a slow second.
+ */
+export async function medianRounds(
+  rounds: number,
+  round: (n: number) => Promise<{ first: number; second: number }>,
+): Promise<PairedRates> {
+  const measured: Array<{ first: number; second: number }> = [];
+  for (let n = 1; n <= rounds; n++) measured.push(await round(n));
+  return {
+    first: median(measured.map((r) => r.first)),
+    second: median(measured.map((r) => r.second)),
+    ratio: median(measured.map((r) => r.first / r.second)),
+  };
+}
+
 /** Runs `work` and returns how many `count` units it did per second. */
 export async function ratePerSec(
   count: number,
@@ -29,6 +55,19 @@ export async function ratePerSec(
   await work();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return count / seconds;
+}
+
+/** Calls `work(i)` for i in [0, total), keeping `window` calls in flight. */
+export async function inWindow(
+  total: number,
+  window: number,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(window, total) }, lane));
 }
 
 /** Ends the process with a message when a benchmark's own check fails. */

@@ -113,8 +113,9 @@ export async function waitReady(
   child: ChildProcess,
   ready: () => Promise<boolean>,
   explain: () => string,
+  deadlineMs = READY_DEADLINE_MS,
 ): Promise<void> {
-  const deadline = Date.now() + READY_DEADLINE_MS;
+  const deadline = Date.now() + deadlineMs;
 
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -129,7 +130,7 @@ export async function waitReady(
 
   await stopProcess(child);
   throw new Error(
-    `${name} was not ready within ${READY_DEADLINE_MS} ms:\n${explain()}`,
+    `${name} was not ready within ${deadlineMs} ms:\n${explain()}`,
   );
 }
 
