@@ -56,7 +56,12 @@ export async function jobViewOverNats(bus: Bus, id: string): Promise<JobView> {
         : await logsAfter(bus, member.id, 0),
     );
   }
-  return { job: details.job, tree: details.tree, logs };
+  return {
+    job: details.job,
+    tree: details.tree,
+    logs,
+    instance: details.workflow,
+  };
 }
 
 /** The log lines of a job after `afterSeq`, all of them. */

@@ -1,5 +1,10 @@
 import type { JobLogEntry, JobRecord, Store } from '../drp/types.js';
-import { INSTANCE_TYPE, type InstanceRecord } from '../workflows/snapshots.js';
+import {
+  INSTANCE_TYPE,
+  instanceView,
+  type InstanceRecord,
+  type InstanceView,
+} from '../workflows/snapshots.js';
 import { WfeError } from '../errors.js';
 import { expectPositionals, parseFlags, UsageError } from './args.js';
 import { type CliIo } from './io.js';
@@ -51,8 +56,8 @@ export interface JobView {
   tree: JobRecord[];
   /** Log lines by job id, for each job of the tree. */
   logs: Map<string, JobLogEntry[]>;
-  /** For a workflow job read from a store: its instance record. */
-  instance?: InstanceRecord;
+  /** For a workflow job: where its instance is and has been. */
+  instance?: InstanceView;
 }
 
 /** `wfe jobs show <id>`. */
@@ -103,7 +108,7 @@ async function localJobView(
     const object = await store.getObject(job.id);
     const instance =
       object?.type === INSTANCE_TYPE
-        ? (object.data as unknown as InstanceRecord)
+        ? instanceView(object.data as unknown as InstanceRecord)
         : undefined;
     const logs = new Map<string, JobLogEntry[]>();
     for (const member of tree) {
@@ -129,7 +134,7 @@ function jobJson(view: JobView): string {
             name: view.instance.workflow,
             version: view.instance.version,
             states: view.instance.states,
-            history: view.instance.history ?? [],
+            history: view.instance.history,
           },
         }
       : {}),
@@ -253,7 +258,7 @@ function indent(text: string, depth: number): string[] {
 }
 
 /** A workflow's version, where it is, and where it has been. */
-function describeInstance(instance: InstanceRecord): string[] {
+function describeInstance(instance: InstanceView): string[] {
   const lines = [
     `workflow ${instance.workflow} v${instance.version}`,
     `  now in    ${instance.states.join(', ')}`,

@@ -10,6 +10,12 @@ import {
 import { WfeError } from '../errors.js';
 import { describe, isPlainObject } from '../jobs/submission.js';
 import { SUBJECTS } from './subjects.js';
+import {
+  INSTANCE_TYPE,
+  instanceView,
+  type InstanceRecord,
+  type InstanceView,
+} from '../workflows/snapshots.js';
 
 export const MAX_PAGE = 500;
 const DEFAULT_PAGE = 50;
@@ -20,6 +26,8 @@ export interface JobDetails {
   /** The job and every job below it, parents before children. */
   tree: JobRecord[];
   logs: JobLogEntry[];
+  /** For a workflow job: where its instance is and has been. */
+  workflow?: InstanceView;
 }
 
 export interface JobPage {
@@ -56,14 +64,17 @@ export async function getJob(
   const job = await store.getJob(id);
   if (!job) throw new WfeError('NOT_FOUND', `no job ${id}`);
 
-  const [tree, logs] = await Promise.all([
+  const [tree, logs, object] = await Promise.all([
     store.jobTree(id),
     store.jobLogs(id, {
       afterSeq: afterSeq ?? 0,
       limit: logLimit ?? DEFAULT_LOG_LIMIT,
     }),
+    store.getObject(id),
   ]);
-  return { job, tree, logs };
+  if (object?.type !== INSTANCE_TYPE) return { job, tree, logs };
+  const workflow = instanceView(object.data as unknown as InstanceRecord);
+  return { job, tree, logs, workflow };
 }
 
 export async function listJobs(

@@ -31,6 +31,18 @@ export interface InstanceRecord {
   history: HistoryEntry[];
 }
 
+/** What readers of a job are told of its instance. */
+export type InstanceView = Pick<
+  InstanceRecord,
+  'workflow' | 'version' | 'states' | 'status' | 'history'
+>;
+
+/** The view of a stored instance record, without its snapshot. */
+export function instanceView(record: InstanceRecord): InstanceView {
+  const { workflow, version, states, status, history } = record;
+  return { workflow, version, states, status, history: history ?? [] };
+}
+
 export interface HistoryEntry {
   at: number;
   states: string[];

@@ -47,6 +47,17 @@ t.test('wfe event moves a waiting instance on, over NATS', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
+  const shown = await wfe(['jobs', 'show', job.id, ...flag]);
+  t.equal(shown.code, 0, shown.stderr);
+  t.match(
+    shown.stdout,
+    /workflow gate v1\n {2}now in {4}closed\n {2}history\n/,
+  );
+  const asJson = await wfe(['jobs', 'show', job.id, '--json', ...flag]);
+  t.match(JSON.parse(asJson.stdout), {
+    workflow: { name: 'gate', version: 1, states: ['closed'] },
+  });
+
   const wrongKey = await wfe([
     'event',
     job.id,
