@@ -35,6 +35,7 @@ import {
   newOwnerId,
   startHeartbeat,
   type LivenessTimes,
+  JOBS_REAPED,
 } from './roles/liveness.js';
 import { WorkerRole } from './roles/worker.js';
 import { WriterRole } from './roles/writer.js';
@@ -199,6 +200,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
     const writer = new DrpWriterClient(bus);
     const events = publishJobEvents(bus);
+    // One signal per turn of the loop, however many jobs a sweep marked.
+    let reapedPending = false;
+    const reapedSignal = () => {
+      if (reapedPending) return;
+      reapedPending = true;
+      setImmediate(() => {
+        reapedPending = false;
+        bus.publish(JOBS_REAPED, {});
+      });
+    };
     const writerRole = runsWriter
       ? new WriterRole({
           bus,
@@ -212,7 +223,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           shared: nc !== null,
           selfOwner: runsWorker ? owner : null,
           deadOwner: previousOwner,
-          onReaped: events.status,
+          onReaped: (job) => {
+            events.status(job);
+            reapedSignal();
+          },
         })
       : null;
 

@@ -6,6 +6,12 @@ import type { Bus } from '../bus/types.js';
 /** Where job runners say they are alive: `{owner, role}`. */
 export const OWNERS_ALIVE = 'wfe.internal.owners.alive';
 
+/**
+ * Published when the reaper has marked jobs of a dead runner: workers
+ * then look for workflow instances to resume.
+ */
+export const JOBS_REAPED = 'wfe.internal.jobs.reaped';
+
 /** Where the workflows of one engine process take events. */
 export function ownerEventSubject(owner: string): string {
   return `wfe.internal.runner.${owner}.event`;

@@ -7,7 +7,7 @@ import type { Bus, BusSubscription } from '../bus/types.js';
 import type { Clock } from '../clock.js';
 import { isFinished, type JobRecord, type Store } from '../drp/types.js';
 import type { DrpWriterClient } from '../drp/writer-client.js';
-import { WfeError } from '../errors.js';
+import { toErrorInfo, WfeError } from '../errors.js';
 import type { JobRunner, LiveJob } from '../jobs/runner.js';
 import {
   validateSubmission,
@@ -15,7 +15,7 @@ import {
 } from '../jobs/submission.js';
 import type { Logger } from '../log.js';
 import { waitResult } from '../roles/job-result.js';
-import { ownerEventSubject } from '../roles/liveness.js';
+import { JOBS_REAPED, ownerEventSubject } from '../roles/liveness.js';
 import type { WorkflowEntry, WorkflowRegistry } from './registry.js';
 import { resumeInstances } from './resume.js';
 import { InstanceSnapshots } from './snapshots.js';
@@ -51,6 +51,9 @@ export class WorkflowHost {
   readonly #snapshots: InstanceSnapshots;
   readonly #running = new Map<string, AnyActor>();
   readonly #events: BusSubscription;
+  readonly #reaped: BusSubscription;
+  #resuming: Promise<number> | null = null;
+  #resumeAgain = false;
 
   constructor(options: WorkflowHostOptions) {
     this.#options = options;
@@ -67,10 +70,20 @@ export class WorkflowHost {
         return this.sendEvent(String(id), String(type), payload);
       },
     );
+    // A runner died: its instances may be ours to resume now.
+    this.#reaped = options.bus.subscribe(JOBS_REAPED, () => {
+      this.resumeInterrupted().catch((err: unknown) => {
+        options.logger.warn(
+          { err: toErrorInfo(err) },
+          'could not resume the workflows of a dead engine',
+        );
+      });
+    });
   }
 
   close(): void {
     this.#events.unsubscribe();
+    this.#reaped.unsubscribe();
   }
 
   actions(): string[] {
@@ -109,6 +122,22 @@ export class WorkflowHost {
    * definition it started with. Resolves with how many were resumed.
    */
   resumeInterrupted(): Promise<number> {
+    // One pass at a time; a signal during a pass asks for another.
+    if (this.#resuming) {
+      this.#resumeAgain = true;
+      return this.#resuming;
+    }
+    this.#resuming = this.#resumePass().finally(() => {
+      this.#resuming = null;
+      if (this.#resumeAgain) {
+        this.#resumeAgain = false;
+        void this.resumeInterrupted().catch(() => {});
+      }
+    });
+    return this.#resuming;
+  }
+
+  #resumePass(): Promise<number> {
     return resumeInstances({
       store: this.#options.store,
       writer: this.#options.writer,
