@@ -1,12 +1,6 @@
-import {
-  assign,
-  fromPromise,
-  raise,
-  setup,
-  type AnyStateMachine,
-} from 'xstate';
+import { assign, raise, setup, type AnyStateMachine } from 'xstate';
 
-import type { ErrorInfo } from '../runtime/errors.js';
+import { toErrorInfo, type ErrorInfo } from '../runtime/errors.js';
 import type {
   ChoiceState,
   FinalState,
@@ -19,6 +13,16 @@ import type {
   WorkflowDefinition,
 } from './definition.js';
 import { compileExpression, type Expression } from './expressions.js';
+import {
+  CANCEL_EVENT,
+  stepActors,
+  UNPROVIDED,
+  type StepRequest,
+  type WorkflowContext,
+  type WorkflowInput,
+  type WorkflowOutput,
+  type WorkflowServices,
+} from './workflow-services.js';
 
 /**
  * Compiles a checked workflow definition to an XState machine.
@@ -32,60 +36,7 @@ import { compileExpression, type Expression } from './expressions.js';
  * started instead of starting another.
  */
 
-export interface StepRequest {
-  /** Unique to instance, state and attempt: the child job's key. */
-  key: string;
-  state: string;
-  kind: 'action' | 'rscript' | 'workflow';
-  name: string;
-  params: Record<string, unknown>;
-  target: string | null;
-  /** For an rscript: the agent and the script's arguments. */
-  agent?: string;
-  args?: unknown[];
-  timeoutMs: number | null;
-}
-
-export interface WorkflowContext {
-  instanceId: string;
-  params: Record<string, unknown>;
-  target: string | null;
-  ctx: Record<string, unknown>;
-  /** The failure being handled, for `error` in expressions. */
-  error: ErrorInfo | null;
-  /** Attempt of each task state, from 1. */
-  attempts: Record<string, number>;
-  /** Absolute deadlines of the waits and backoffs now pending. */
-  deadlines: Record<string, number>;
-  /** Completed steps that declared a compensation, in order. */
-  completed: Array<{ state: string; request: StepRequest }>;
-  /** The top-level final state reached, once the instance ends. */
-  ended: string | null;
-  /** Set once compensation has begun, so a cancel does not restart it. */
-  compensating: boolean;
-}
-
-export type WorkflowOutput =
-  { status: 'done'; result: unknown } | { status: 'error'; error: ErrorInfo };
-
-export interface WorkflowInput {
-  instanceId: string;
-  params: Record<string, unknown>;
-  target: string | null;
-}
-
-/** The effects a running instance needs from the engine. */
-export interface WorkflowServices {
-  now(): number;
-  runStep(request: StepRequest, signal: AbortSignal): Promise<unknown>;
-  sleepUntil(deadline: number, signal: AbortSignal): Promise<void>;
-  /** A compensation step failed; the others still run. */
-  compensationFailed(request: StepRequest, error: unknown): void;
-}
-
 const FAILED = '__failed';
-/** The event that cancels an instance: `{type, payload: {reason}}`. */
-export const CANCEL_EVENT = 'wf.cancel';
 const COMPENSATING = '__compensating';
 
 /** Compiled once per definition; instances get their services apart. */
@@ -102,33 +53,6 @@ export function compileWorkflow(
   }
   return machine.provide({ actors: stepActors(services) });
 }
-
-/** The actors that reach the engine: steps, timers, compensation. */
-function stepActors(services: WorkflowServices) {
-  return {
-    step: fromPromise<unknown, StepRequest>(({ input, signal }) =>
-      services.runStep(input, signal),
-    ),
-    sleepUntil: fromPromise<void, number>(({ input, signal }) =>
-      services.sleepUntil(input, signal),
-    ),
-    compensate: fromPromise<void, StepRequest[]>(async ({ input, signal }) => {
-      for (const request of input) {
-        await services
-          .runStep(request, signal)
-          .catch((err: unknown) => services.compensationFailed(request, err));
-      }
-    }),
-  };
-}
-
-/** Actors of a machine not yet given its instance's services. */
-const UNPROVIDED: WorkflowServices = {
-  now: () => Date.now(),
-  runStep: () => Promise.reject(new Error('workflow services not provided')),
-  sleepUntil: () => Promise.reject(new Error('workflow services not provided')),
-  compensationFailed: () => {},
-};
 
 type Vars = Record<string, unknown>;
 
@@ -310,7 +234,7 @@ class Compiler {
     const attemptsAllowed = retry?.attempts ?? 1;
     const onError = state.onError ?? {};
     const failure = ({ event }: { event: { error: unknown } }) =>
-      toInfo(event.error);
+      toErrorInfo(event.error);
 
     return {
       initial: 'attempt',
@@ -371,14 +295,14 @@ class Compiler {
   /** onError routes by code, then failing the workflow. */
   #errorRoutes(onError: Record<string, string>, prefix: string): object[] {
     const keep = update(({ event }) => ({
-      error: toInfo(event.error),
+      error: toErrorInfo(event.error),
     }));
     const routes: object[] = [];
     for (const [code, next] of Object.entries(onError)) {
       if (code === '*') continue;
       routes.push({
         guard: ({ event }: { event: { error: unknown } }) =>
-          toInfo(event.error).code === code,
+          toErrorInfo(event.error).code === code,
         target: this.#target(prefix, next),
         actions: keep,
       });
@@ -565,16 +489,4 @@ function varsOf(context: WorkflowContext): Vars {
 
 function retries(codes: string[] | undefined, error: ErrorInfo): boolean {
   return codes === undefined ? error.retryable : codes.includes(error.code);
-}
-
-function toInfo(error: unknown): ErrorInfo {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const { code, message, retryable } = error as Partial<ErrorInfo>;
-    return {
-      code: String(code),
-      message: String(message ?? ''),
-      retryable: retryable === true,
-    };
-  }
-  return { code: 'INTERNAL', message: String(error), retryable: false };
 }

@@ -1,7 +1,10 @@
 import type { AnyActor } from 'xstate';
 
 import type { JobWork } from '../../actors/job.js';
-import { CANCEL_EVENT, type StepRequest } from '../../machines/compile.js';
+import {
+  CANCEL_EVENT,
+  type StepRequest,
+} from '../../machines/workflow-services.js';
 import { busAgents } from '../agent/agents-access.js';
 import type { Bus, BusSubscription } from '../bus/types.js';
 import type { Clock } from '../clock.js';

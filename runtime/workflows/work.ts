@@ -1,12 +1,12 @@
 import { createActor, type AnyActor } from 'xstate';
 
 import type { JobWork, StepOutcome } from '../../actors/job.js';
-import {
-  compileWorkflow,
-  type StepRequest,
-  type WorkflowOutput,
-  type WorkflowServices,
-} from '../../machines/compile.js';
+import { compileWorkflow } from '../../machines/compile.js';
+import type {
+  StepRequest,
+  WorkflowOutput,
+  WorkflowServices,
+} from '../../machines/workflow-services.js';
 import type { WorkflowDefinition } from '../../machines/definition.js';
 import type { Clock } from '../clock.js';
 import { WfeError } from '../errors.js';
