@@ -134,6 +134,23 @@ export async function waitReady(
   );
 }
 
+/** Waits until `url` answers 200: a server's health or readiness probe. */
+export function waitHttpOk(
+  name: string,
+  child: Launched,
+  url: string,
+): Promise<void> {
+  const ok = async () => {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(500) });
+      return response.ok;
+    } catch {
+      return false; // not listening yet
+    }
+  };
+  return waitReady(name, child.process, ok, child.stderr);
+}
+
 /** SIGTERM, then SIGKILL if it is still there after a grace period. */
 export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

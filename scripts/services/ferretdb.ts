@@ -9,7 +9,7 @@ import {
   freePort,
   launch,
   runServer,
-  waitReady,
+  waitHttpOk,
   type Launched,
   type ServerProcess,
 } from './child-process.js';
@@ -85,13 +85,5 @@ function commandLine(dir: string, port: number, debugPort: number): string[] {
 /** Its readiness probe answers 200 once it accepts MongoDB clients. */
 function waitReadyz(child: Launched, debugPort: number): Promise<void> {
   const url = `http://127.0.0.1:${debugPort}/debug/readyz`;
-  const ready = async () => {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(500) });
-      return response.ok;
-    } catch {
-      return false; // not listening yet
-    }
-  };
-  return waitReady('ferretdb', child.process, ready, child.stderr);
+  return waitHttpOk('ferretdb', child, url);
 }

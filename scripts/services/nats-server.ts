@@ -8,7 +8,7 @@ import {
   freePort,
   launch,
   runServer,
-  waitReady,
+  waitHttpOk,
   type Launched,
   type ServerProcess,
 } from './child-process.js';
@@ -95,14 +95,9 @@ function start(binary: string, config: string): Promise<Launched> {
 }
 
 function waitHealthy(child: Launched, httpPort: number): Promise<void> {
-  const url = `http://127.0.0.1:${httpPort}/healthz`;
-  const healthy = async () => {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(500) });
-      return response.ok;
-    } catch {
-      return false; // not listening yet
-    }
-  };
-  return waitReady('nats-server', child.process, healthy, child.stderr);
+  return waitHttpOk(
+    'nats-server',
+    child,
+    `http://127.0.0.1:${httpPort}/healthz`,
+  );
 }
