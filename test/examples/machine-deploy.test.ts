@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 
 import { createEngine, type Engine } from '../../runtime/engine.js';
 import { silentLogger } from '../../runtime/log.js';
+import { instanceReaches } from '../helpers/workflows.js';
 
 const examples = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -38,17 +39,6 @@ async function exampleEngine(
   return { engine, vms };
 }
 
-async function reach(engine: Engine, id: string, state: string) {
-  for (let i = 0; i < 400; i++) {
-    const instance = await engine.store.getObject(id);
-    if ((instance?.data.states as string[] | undefined)?.includes(state)) {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`instance ${id} never reached ${state}`);
-}
-
 t.test('machine.deploy: checked, approved, live', async (t) => {
   const { engine, vms } = await exampleEngine(t);
   const job = await engine.submit({
@@ -56,7 +46,7 @@ t.test('machine.deploy: checked, approved, live', async (t) => {
     params: { name: 'web7' },
   });
 
-  await reach(engine, job.id, 'approval');
+  await instanceReaches(engine.store, job.id, 'approval');
   await engine.sendEvent(job.id, 'approve', { by: 'ops' });
   const done = await engine.wait(job.id);
 
@@ -85,7 +75,7 @@ t.test('machine.deploy: rejected, and the machine stopped again', async (t) => {
     params: { name: 'web8' },
   });
 
-  await reach(engine, job.id, 'approval');
+  await instanceReaches(engine.store, job.id, 'approval');
   await engine.sendEvent(job.id, 'reject');
   const ended = await engine.wait(job.id);
 

@@ -6,6 +6,7 @@ import t from 'tap';
 
 import { testEngine, writeTree } from '../../helpers/engine.js';
 import { natsServer } from '../../helpers/nats.js';
+import { instanceReaches } from '../../helpers/workflows.js';
 import { wfe } from './cli-io.js';
 
 const WORKFLOW = `
@@ -39,13 +40,7 @@ t.test('wfe event moves a waiting instance on, over NATS', async (t) => {
   );
   const flag = ['--nats', nats.url];
   const job = await engine.submit({ action: 'flow.gate' });
-  for (let i = 0; i < 200; i++) {
-    const instance = await engine.store.getObject(job.id);
-    if ((instance?.data.states as string[] | undefined)?.includes('closed')) {
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await instanceReaches(engine.store, job.id, 'closed');
 
   const shown = await wfe(['jobs', 'show', job.id, ...flag]);
   t.equal(shown.code, 0, shown.stderr);

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 
 import { INSTANCE_TYPE } from '../../../runtime/workflows/snapshots.js';
 import { testEngine, writeTree } from '../../helpers/engine.js';
+import { instanceReaches } from '../../helpers/workflows.js';
 import { wfe } from '../cli/cli-io.js';
 
 const RO = 'rootobject';
@@ -130,7 +131,7 @@ states:
 `,
   });
   const job = await engine.submit({ action: 'flow.hold' });
-  await waitForState(engine, job.id, 'held');
+  await instanceReaches(engine.store, job.id, 'held');
 
   const shown = await wfe([
     'jobs',
@@ -349,7 +350,7 @@ states:
 `,
   });
   const job = await engine.submit({ action: 'flow.cancellable' });
-  await waitForState(engine, job.id, 'parked');
+  await instanceReaches(engine.store, job.id, 'parked');
 
   await engine.cancel(job.id, 'not needed after all');
   const ended = await engine.wait(job.id);
@@ -396,7 +397,7 @@ states:
   });
 
   const submitted = await engine.submit({ action: 'flow.approve' });
-  await waitForState(engine, submitted.id, 'waiting');
+  await instanceReaches(engine.store, submitted.id, 'waiting');
   await engine.sendEvent(submitted.id, 'approve', { by: 'intern' });
   await engine.sendEvent(submitted.id, 'approve', { by: 'ops' });
   const approved = await engine.wait(submitted.id);
@@ -411,7 +412,7 @@ states:
   });
 
   const other = await engine.submit({ action: 'flow.approve' });
-  await waitForState(engine, other.id, 'waiting');
+  await instanceReaches(engine.store, other.id, 'waiting');
   await engine.sendEvent(other.id, 'reject');
   t.match(await engine.wait(other.id), {
     status: 'error',
@@ -460,18 +461,3 @@ states:
   t.strictSame(job.result, ['left', 'right']);
   t.ok(Date.now() - started >= 60, 'both waits were waited');
 });
-
-async function waitForState(
-  engine: { store: { getObject(id: string): Promise<unknown> } },
-  id: string,
-  state: string,
-): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const instance = (await engine.store.getObject(id)) as {
-      data?: { states?: string[] };
-    } | null;
-    if (instance?.data?.states?.includes(state)) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`instance ${id} never reached ${state}`);
-}

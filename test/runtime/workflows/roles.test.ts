@@ -9,6 +9,7 @@ import { silentLogger } from '../../../runtime/log.js';
 import { writeTree } from '../../helpers/engine.js';
 import { startEngineProcess } from '../../helpers/engine-process.js';
 import { natsServer } from '../../helpers/nats.js';
+import { instanceReaches } from '../../helpers/workflows.js';
 
 const WORKFLOW = `
 name: hold
@@ -61,10 +62,7 @@ t.test('a worker that dies: another worker resumes its instance', async (t) => {
     join(dir, 'workflows'),
   ]);
   const submitted = await submitOverNats(nats.url);
-  await until(async () => {
-    const instance = await writer.store.getObject(submitted);
-    return (instance?.data.states as string[] | undefined)?.includes('held');
-  });
+  await instanceReaches(writer.store, submitted, 'held');
 
   const survivor = await createEngine({
     ...common,
