@@ -62,6 +62,14 @@ interface SupervisorContext {
   specs: Map<string, ChildSpec>;
   restartTimes: number[];
   restarts: Map<string, number>;
+  /** Each child's most recent failure, for the inspector. */
+  lastErrors: Map<string, ChildError>;
+}
+
+export interface ChildError {
+  code: string;
+  message: string;
+  at: number;
 }
 
 const ERROR_PREFIX = 'xstate.error.actor.';
@@ -133,7 +141,12 @@ export const supervisorMachine = setup({
       const error = toErrorInfo((event as { error?: unknown }).error);
       const spec = context.specs.get(childId);
       const restarting = spec !== undefined && spec.restart !== 'temporary';
-      const { logger, name } = context.input;
+      const { logger, name, clock } = context.input;
+      context.lastErrors.set(childId, {
+        code: error.code,
+        message: error.message,
+        at: clock.now(),
+      });
 
       logger.error(
         { supervisor: name, child: childId, err: error, restarting },
@@ -163,6 +176,7 @@ export const supervisorMachine = setup({
     specs: new Map(),
     restartTimes: [],
     restarts: new Map(),
+    lastErrors: new Map(),
   }),
   entry: 'spawnInitial',
   invoke: {

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 import type { NatsConnection } from 'nats';
 import { createActor, type AnyActorRef, type EventObject } from 'xstate';
@@ -9,8 +9,11 @@ import {
   type ChildSpec,
   type RestartIntensity,
 } from '../actors/supervisor.js';
-import { serveAgents } from './agent/controller.js';
-import { startAgentController } from './xmpp/controller.js';
+import { serveAgents, type AgentController } from './agent/controller.js';
+import {
+  startAgentController,
+  type XmppAgentController,
+} from './xmpp/controller.js';
 import type { XmppOptions } from './xmpp/options.js';
 import { connectNats, type NatsOptions } from './bus/connect.js';
 import { HybridBus } from './bus/hybrid.js';
@@ -18,14 +21,18 @@ import { LocalBus } from './bus/local.js';
 import { NatsBus } from './bus/nats.js';
 import type { Bus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
-import { busStore } from './drp/bus-store.js';
-import { acquireDataLock, type DataLock } from './drp/data-lock.js';
-import { openMongoStore, type MongoStoreOptions } from './drp/mongo-store.js';
-import { openSqliteStore } from './drp/sqlite-store.js';
+import type { DataLock } from './drp/data-lock.js';
+import type { MongoStoreOptions } from './drp/mongo-store.js';
+import { openRoleStore } from './drp/open-store.js';
 import type { JobRecord, Store } from './drp/types.js';
 import { DrpWriterClient } from './drp/writer-client.js';
 import { toErrorInfo, toWfeError, WfeError } from './errors.js';
 import { createIdGenerator, type IdGenerator } from './ids.js';
+import type { Inspect } from './inspection.js';
+import {
+  introspection,
+  type EngineIntrospection,
+} from './inspector/introspect.js';
 import { createLogger, type Logger } from './log.js';
 import { Mailbox, type MailboxStats } from './mailbox.js';
 import { publishJobEvents } from './nats/events.js';
@@ -90,6 +97,8 @@ export interface EngineOptions {
   /** Intake jobs running at once on this worker. @default 256 */
   intakeInFlight?: number;
   liveness?: Partial<LivenessTimes>;
+  /** Reports every actor's inspection events (XState `inspect`). */
+  inspect?: Inspect;
 }
 
 export interface Engine {
@@ -121,6 +130,8 @@ export interface Engine {
   readonly failed: Promise<never>;
   /** The root actor, for inspection. */
   readonly root: AnyActorRef;
+  /** The live state of the actors, agents and jobs, for the inspector. */
+  readonly introspection: EngineIntrospection;
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -151,52 +162,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     : local;
 
   try {
-    let lock: DataLock | null = null;
-    let previousOwner: string | null = null;
-    let store: Store;
-    if (!runsWriter && options.mongodb && runsWorker) {
-      // Workers read a shared MongoDB DRP directly; writes still go
-      // through the writer's process.
-      const opened = await openMongoStore({
-        logger,
-        ...options.mongodb,
-        readOnly: true,
-      });
-      cleanup.push(() => opened.close());
-      store = opened;
-    } else if (!runsWriter) store = busStore(bus);
-    else if (options.store) store = options.store;
-    else if (options.mongodb) {
-      const opened = await openMongoStore({
-        logger,
-        ...options.mongodb,
-        writer: { ...options.mongodb.writer, owner },
-      });
-      cleanup.push(() => opened.close());
-      store = opened;
-      previousOwner = opened.previousOwner ?? null;
-      if (previousOwner !== null) {
-        logger.warn(
-          { at: opened.location, previousOwner },
-          'took over the DRP writer lease of an engine that is gone',
-        );
-      }
-      logger.info({ store: store.kind, at: store.location }, 'DRP store open');
-    } else {
-      lock = acquireDataLock(dataDir, owner);
-      cleanup.push(() => lock?.release());
-      previousOwner = lock.previousOwner ?? null;
-      if (lock.tookOverFrom !== undefined) {
-        logger.warn(
-          { dataDir, pid: lock.tookOverFrom },
-          'took over the data folder of an engine that is gone',
-        );
-      }
-      const opened = openSqliteStore({ path: join(dataDir, 'wfe.db') });
-      cleanup.push(() => opened.close());
-      store = opened;
-      logger.info({ store: store.kind, at: store.location }, 'DRP store open');
-    }
+    const opened = await openRoleStore({
+      runsWriter,
+      runsWorker,
+      bus,
+      owner,
+      dataDir,
+      logger,
+      mongodb: options.mongodb,
+      store: options.store,
+    });
+    cleanup.push(() => opened.close());
+    const { store, lock, previousOwner } = opened;
 
     const writer = new DrpWriterClient(bus);
     const events = publishJobEvents(bus);
@@ -250,6 +227,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
             bus,
             logger,
             tmpDir: tmpdir(),
+            inspect: options.inspect,
           })
         : serveAgents(bus, { logger, tmpDir: tmpdir() });
     if (agents) cleanup.push(() => agents.close());
@@ -270,6 +248,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           blockThresholdMs: options.blockThresholdMs ?? 200,
           workerThreads: options.workerThreads,
           events,
+          inspect: options.inspect,
         })
       : null;
     if (worker) {
@@ -309,6 +288,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       store,
       logger,
       root: root.actor,
+      rootMailbox: root.mailbox,
+      clock,
       failed: root.failed,
       worker,
       writerRole,
@@ -343,6 +324,7 @@ function checkRole(role: string, options: EngineOptions): void {
 
 interface Root {
   actor: AnyActorRef;
+  mailbox: Mailbox<EventObject>;
   failed: Promise<never>;
   stop(): void;
 }
@@ -363,6 +345,7 @@ function startRoot(
   });
   const actor: AnyActorRef = createActor(supervisorMachine, {
     clock,
+    inspect: options.inspect as never,
     input: {
       name: 'root',
       mailbox,
@@ -393,7 +376,7 @@ function startRoot(
     },
   });
   actor.start();
-  return { actor, failed, stop: () => actor.stop() };
+  return { actor, mailbox, failed, stop: () => actor.stop() };
 }
 
 interface Parts {
@@ -404,10 +387,12 @@ interface Parts {
   store: Store;
   logger: Logger;
   root: AnyActorRef;
+  rootMailbox: Mailbox<EventObject>;
+  clock: Clock;
   failed: Promise<never>;
   worker: WorkerRole | null;
   writerRole: WriterRole | null;
-  agents: { close(): Promise<void> } | null;
+  agents: AgentController | XmppAgentController | null;
   services: NatsServices | null;
   stopHeartbeat(): void;
   lock: DataLock | null;
@@ -436,6 +421,15 @@ function assemble(parts: Parts): Engine {
     workflowActions: () => worker?.workflows.actions() ?? [],
     logger,
     root,
+    introspection: introspection({
+      clock: parts.clock,
+      root,
+      rootMailbox: parts.rootMailbox,
+      writerMailbox: writerRole?.mailbox ?? null,
+      runner: worker?.runner ?? null,
+      workflows: worker?.workflows ?? null,
+      agents: parts.agents,
+    }),
     failed: parts.failed,
     submit: async (submission) => {
       if (stopping) {

@@ -17,3 +17,12 @@ if [ ! -f dist/.built ] || [ -n "$stale" ]; then
   npx tsc -p tsconfig.build.json
   touch dist/.built
 fi
+
+# The inspector page is bundled apart: it runs in the browser.
+stale=$(find runtime/inspector/ui scripts/build-ui.mjs -newer dist/.built-ui \
+  2>/dev/null | head -n 1 || true)
+if [ ! -f dist/.built-ui ] || [ -n "$stale" ]; then
+  echo "wfe: bundling the inspector page" >&2
+  node scripts/build-ui.mjs
+  touch dist/.built-ui
+fi

@@ -10,6 +10,7 @@ import {
 import { expectPositionals, parseFlags, UsageError } from './args.js';
 import {
   cliLogger,
+  findPackage,
   resolveDataDir,
   resolveTaskletRoots,
   resolveWorkflowRoots,
@@ -19,6 +20,14 @@ import {
 import { xmppOptionsFromEnv, type XmppOptions } from '../xmpp/options.js';
 import { displayUrl, natsFlagHelp } from './nats.js';
 import { stopRequested } from './stop.js';
+import {
+  INSPECTOR_FLAGS,
+  inspectorFlagHelp,
+  inspectorFor,
+  inspectorSettings,
+  statelyFor,
+} from './inspector.js';
+import type { Inspector } from '../inspector/server.js';
 import { mongoFlagHelp, mongoOptions } from './store.js';
 import type { MongoStoreOptions } from '../drp/mongo-store.js';
 import type { Store } from '../drp/types.js';
@@ -52,6 +61,7 @@ Flags:
   --jid JID        the controller's JID; agents obey only it
                    (env WFE_XMPP_JID)
   --password PASS  its password (better: env WFE_XMPP_PASSWORD)
+${inspectorFlagHelp()}
   -h, --help       show this help
 
 Examples:
@@ -73,6 +83,7 @@ const FLAGS = {
   xmpp: { type: 'string' },
   jid: { type: 'string' },
   password: { type: 'string' },
+  ...INSPECTOR_FLAGS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -101,6 +112,9 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const role = toRole(values.role ?? io.env.WFE_ROLE, nats);
   const xmpp = xmppLogin(io, values);
   const mongodb = storeOptions(io, role, values.mongodb);
+  const inspector = inspectorSettings(io, values);
+  const logger = cliLogger(io, 'info');
+  const stately = statelyFor(inspector, logger);
 
   const engine = await createEngine({
     taskletRoots,
@@ -110,12 +124,18 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     nats: nats ?? undefined,
     xmpp,
     mongodb: mongodb ?? undefined,
-    logger: cliLogger(io, 'info'),
+    logger,
     watch: true,
+    inspect: stately?.inspect,
+  }).catch((err: unknown) => {
+    stately?.stop();
+    throw err;
   });
 
   const stop = stopRequested(io);
+  let page: Inspector | null = null;
   try {
+    page = await inspectorFor(engine, inspector, findPackage().version);
     const setup = {
       dataDir,
       taskletRoots,
@@ -123,13 +143,16 @@ async function start(argv: string[], io: CliIo): Promise<number> {
       nats,
       xmpp,
       store: engine.store,
+      inspector: page?.url ?? null,
     };
     io.stdout(readyText(engine, setup));
     const reason = await Promise.race([stop.promise, engine.failed]);
     io.stdout(`wfe start: ${reason}, stopping\n`);
   } finally {
     stop.dispose();
+    await page?.close();
     await engine.stop();
+    stately?.stop();
   }
 
   io.stdout('wfe start: stopped\n');
@@ -213,6 +236,7 @@ interface Setup {
   nats: NatsOptions | null;
   xmpp: XmppOptions | undefined;
   store: Store;
+  inspector: string | null;
 }
 
 function readyText(engine: Engine, setup: Setup): string {
@@ -233,6 +257,7 @@ function readyText(engine: Engine, setup: Setup): string {
       ? [`  agents    over ${setup.xmpp.url} as ${setup.xmpp.jid}`]
       : []),
     ...storeLines(engine.role, setup.store),
+    ...(setup.inspector ? [`  inspector ${setup.inspector}`] : []),
     ...(engine.registry
       ? [
           `  tasklets  ${setup.taskletRoots.join(', ')} (reloaded on change)`,

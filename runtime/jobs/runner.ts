@@ -12,6 +12,7 @@ import {
 } from '../drp/types.js';
 import { toErrorInfo, WfeError, type ErrorInfo } from '../errors.js';
 import type { IdGenerator } from '../ids.js';
+import type { Inspect } from '../inspection.js';
 import type { Logger } from '../log.js';
 import { JobLogWriter } from './job-log.js';
 import type { ValidSubmission } from './submission.js';
@@ -62,6 +63,17 @@ export interface JobRunnerDeps {
   /** This engine process, recorded on each job it runs. */
   owner: string;
   events?: JobEvents;
+  /** Reports the job actors' inspection events. */
+  inspect?: Inspect;
+}
+
+/** A running job as the inspector lists it. */
+export interface LiveJobView {
+  id: string;
+  parentId: string | null;
+  action: string;
+  /** `waiting`, `step N/M` while a step runs, or how the actor ended. */
+  state: string;
 }
 
 /**
@@ -72,6 +84,8 @@ export interface JobRunnerDeps {
 export class JobRunner {
   readonly #deps: JobRunnerDeps;
   readonly #live = new Map<string, Entry>();
+  #started = 0;
+  #finished = 0;
 
   constructor(deps: JobRunnerDeps) {
     this.#deps = deps;
@@ -79,6 +93,22 @@ export class JobRunner {
 
   get running(): number {
     return this.#live.size;
+  }
+
+  /** Jobs started and ended by this runner since it was made. */
+  get counts(): { started: number; finished: number } {
+    return { started: this.#started, finished: this.#finished };
+  }
+
+  /** The first `limit` running jobs, oldest first. */
+  liveJobs(limit: number): LiveJobView[] {
+    const views: LiveJobView[] = [];
+    for (const entry of this.#live.values()) {
+      if (views.length === limit) break;
+      const { id, parentId, action } = entry.record;
+      views.push({ id, parentId, action, state: stateOf(entry) });
+    }
+    return views;
   }
 
   /**
@@ -247,6 +277,7 @@ export class JobRunner {
 
     record.status = 'running';
     record.startedAt = this.#deps.clock.now();
+    this.#started += 1;
     // A job that ends within this turn of the loop goes straight from its
     // durable `waiting` record to its final one, which carries startedAt.
     setImmediate(() => {
@@ -261,6 +292,7 @@ export class JobRunner {
     const actor = createActor(jobLogic, {
       id: `job:${record.id}`,
       clock: this.#deps.clock as never,
+      inspect: this.#deps.inspect as never,
       input: {
         jobId: record.id,
         work,
@@ -295,6 +327,7 @@ export class JobRunner {
     else record.error = output.error;
 
     entry.abort(JOB_ENDED);
+    this.#finished += 1;
     this.#deps.logger.debug(
       { jobId: id, action: record.action, status: record.status },
       'job finished',
@@ -355,4 +388,13 @@ export class JobRunner {
       );
     }
   }
+}
+
+function stateOf(entry: Entry): string {
+  if (!entry.actor) return 'waiting';
+  const snapshot = entry.actor.getSnapshot();
+  if (snapshot.status !== 'active') return snapshot.status;
+  if (entry.cancelReason !== null) return 'cancelling';
+  const { work } = snapshot.input;
+  return `step ${snapshot.index + 1}/${work.steps}`;
 }

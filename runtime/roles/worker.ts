@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
 import { busAgents } from '../agent/agents-access.js';
+import type { Inspect } from '../inspection.js';
 import type { Bus, BusSubscription } from '../bus/types.js';
 import type { Clock } from '../clock.js';
 import { isFinished, type JobRecord, type Store } from '../drp/types.js';
@@ -46,6 +47,8 @@ export interface WorkerRoleOptions {
   blockThresholdMs: number;
   workerThreads?: number;
   events?: JobEvents;
+  /** Reports the inspection events of job and workflow actors. */
+  inspect?: Inspect;
 }
 
 /**
@@ -91,6 +94,7 @@ export class WorkerRole {
       logger: options.logger,
       owner: options.owner,
       events: options.events,
+      inspect: options.inspect,
     });
     this.workflows = new WorkflowHost({
       owner: options.owner,
@@ -101,6 +105,7 @@ export class WorkerRole {
       clock: options.clock,
       bus: options.bus,
       logger: options.logger,
+      inspect: options.inspect,
       startChild: (submission, parentId) =>
         this.#startJob(submission, parentId),
     });

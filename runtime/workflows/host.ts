@@ -16,12 +16,13 @@ import {
   validateSubmission,
   type ValidSubmission,
 } from '../jobs/submission.js';
+import type { Inspect } from '../inspection.js';
 import type { Logger } from '../log.js';
 import { waitResult } from '../roles/job-result.js';
 import { JOBS_REAPED, ownerEventSubject } from '../roles/liveness.js';
 import type { WorkflowEntry, WorkflowRegistry } from './registry.js';
 import { resumeInstances } from './resume.js';
-import { InstanceSnapshots } from './snapshots.js';
+import { InstanceSnapshots, statePaths } from './snapshots.js';
 import { workflowWork } from './work.js';
 
 export interface WorkflowHostOptions {
@@ -34,6 +35,7 @@ export interface WorkflowHostOptions {
   clock: Clock;
   bus: Bus;
   logger: Logger;
+  inspect?: Inspect;
   /** Starts a child job of the worker, as a tasklet's ctx.actions does. */
   startChild(submission: ValidSubmission, parentId: string): Promise<JobRecord>;
 }
@@ -84,6 +86,22 @@ export class WorkflowHost {
     });
   }
 
+  /** Instances running in this process. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** The first `limit` instances running here, with their states. */
+  live(limit: number): Array<{ id: string; states: string[] }> {
+    const views: Array<{ id: string; states: string[] }> = [];
+    for (const [id, actor] of this.#running) {
+      if (views.length === limit) break;
+      const { value } = actor.getSnapshot() as { value: unknown };
+      views.push({ id, states: statePaths(value) });
+    }
+    return views;
+  }
+
   close(): void {
     this.#events.unsubscribe();
     this.#reaped.unsubscribe();
@@ -107,6 +125,7 @@ export class WorkflowHost {
       job,
       cancelled: (reason) => this.#options.runner.cancel(id, reason),
       clock: this.#options.clock,
+      inspect: this.#options.inspect,
       snapshots: this.#snapshots,
       runStep: (request, signal) => this.#runStep(entry, job, request, signal),
       onActor: (actor) => {

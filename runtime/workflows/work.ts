@@ -10,6 +10,7 @@ import type {
 import type { WorkflowDefinition } from '../../machines/definition.js';
 import type { Clock } from '../clock.js';
 import { WfeError } from '../errors.js';
+import type { Inspect } from '../inspection.js';
 import type { LiveJob } from '../jobs/runner.js';
 import type { InstanceSnapshots } from './snapshots.js';
 
@@ -20,6 +21,7 @@ export interface WorkflowWorkOptions {
   owner: string;
   job: LiveJob;
   clock: Clock;
+  inspect?: Inspect;
   /** Runs one step (action, rscript, child workflow) as a child job. */
   runStep(request: StepRequest, signal: AbortSignal): Promise<unknown>;
   snapshots: InstanceSnapshots;
@@ -57,6 +59,7 @@ export function workflowWork(options: WorkflowWorkOptions): JobWork {
   const runStep = async (): Promise<StepOutcome> => {
     const machine = compileWorkflow(definition, services);
     actor = createActor(machine, {
+      inspect: options.inspect as never,
       input: {
         instanceId: job.record.id,
         params: job.record.params,

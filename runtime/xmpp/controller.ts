@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 
 import { xml, type Element, type IqContext } from '@xmpp/client';
-import { createActor } from 'xstate';
+import { createActor, type AnyActorRef } from 'xstate';
 
 import {
   agentProxyLogic,
@@ -22,7 +22,8 @@ import type { Bus } from '../bus/types.js';
 import { systemClock, type Clock } from '../clock.js';
 import { toErrorInfo, WfeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Mailbox } from '../mailbox.js';
+import type { Inspect } from '../inspection.js';
+import { Mailbox, type MailboxStats } from '../mailbox.js';
 import { connectXmpp, type XmppConnection } from './connect.js';
 import type { XmppOptions } from './options.js';
 import {
@@ -48,6 +49,8 @@ export interface XmppAgentControllerOptions extends XmppOptions {
   /** Messages waiting for one agent's proxy. @default 10_000 */
   mailboxCapacity?: number;
   clock?: Clock;
+  /** Reports the proxies' inspection events. */
+  inspect?: Inspect;
 }
 
 export interface AgentInfo {
@@ -62,6 +65,10 @@ export interface AgentInfo {
 
 export interface XmppAgentController extends AgentController {
   agents(): AgentInfo[];
+  /** The supervisor of the agent proxies, for the inspector. */
+  readonly supervisor: AnyActorRef;
+  /** The proxies' mailboxes. */
+  mailboxes(): MailboxStats[];
 }
 
 interface AgentEntry {
@@ -123,6 +130,8 @@ export async function startAgentController(
   let closing: Promise<void> | null = null;
   return {
     agents: () => controller.agents(),
+    supervisor: controller.supervisor,
+    mailboxes: () => controller.mailboxes(),
     running: () => agents.running(),
     close: () =>
       (closing ??= (async () => {
@@ -154,6 +163,7 @@ class XmppController implements RemoteAgents {
     this.#bare = bareOf(connection.jid);
     this.#domain = this.#bare.split('@')[1]!;
     this.#supervisor = createActor(supervisorMachine, {
+      inspect: options.inspect as never,
       input: {
         name: 'agent-controller',
         logger: this.#log,
@@ -190,6 +200,14 @@ class XmppController implements RemoteAgents {
       running: entry.running,
       lastSeen: entry.lastSeen,
     }));
+  }
+
+  get supervisor(): AnyActorRef {
+    return this.#supervisor;
+  }
+
+  mailboxes(): MailboxStats[] {
+    return [...this.#agents.values()].map((entry) => entry.mailbox.stats());
   }
 
   run(
