@@ -1,4 +1,5 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
+import type { InspectionEvent } from 'xstate';
 
 import { WfeError } from '../errors.js';
 import type { Inspect } from '../inspection.js';
@@ -28,7 +29,19 @@ export function startStatelyStream(url: string, logger: Logger): StatelyStream {
     sanitizeContext: plainContext,
   });
   logger.info({ url }, 'streaming inspection events to a Stately inspector');
-  return { inspect: inspector.inspect, stop: () => inspector.stop() };
+
+  // Inspection runs inside the actors' own turns: a failure to report
+  // must not become theirs.
+  let warned = false;
+  const inspect = (event: InspectionEvent) => {
+    try {
+      inspector.inspect.next?.(event);
+    } catch (err) {
+      if (!warned) logger.warn({ err }, 'an inspection event was not sent');
+      warned = true;
+    }
+  };
+  return { inspect, stop: () => inspector.stop() };
 }
 
 /**
@@ -38,21 +51,40 @@ export function startStatelyStream(url: string, logger: Logger): StatelyStream {
 function plainContext(
   context: Record<string, unknown>,
 ): Record<string, unknown> {
-  const plain: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(context)) {
-    plain[key] = plainValue(value);
-  }
-  return plain;
+  // Actors that are not machines have no context.
+  if (typeof context !== 'object' || context === null) return context;
+  return plainValue(context, 0) as Record<string, unknown>;
 }
 
-function plainValue(value: unknown): unknown {
+const MAX_DEPTH = 4;
+const MAX_ENTRIES = 100;
+
+function plainValue(value: unknown, depth: number): unknown {
   if (typeof value === 'function') return '[function]';
   if (typeof value !== 'object' || value === null) return value;
-  if (value instanceof Map) return Object.fromEntries(value);
-  if (Array.isArray(value)) return value.length <= 100 ? value : '[array]';
-  const prototype = Object.getPrototypeOf(value) as object | null;
-  if (prototype === Object.prototype || prototype === null) {
-    return Object.keys(value).length <= 50 ? value : '[object]';
+  if (depth === MAX_DEPTH) return '[…]';
+
+  const entries =
+    value instanceof Map
+      ? [...value.entries()]
+      : Array.isArray(value)
+        ? value.map((item, index) => [index, item] as const)
+        : isPlain(value)
+          ? Object.entries(value)
+          : null;
+  if (entries === null) {
+    return `[${(value as object).constructor?.name ?? 'object'}]`;
   }
-  return `[${(value as object).constructor?.name ?? 'object'}]`;
+
+  const plain = entries
+    .slice(0, MAX_ENTRIES)
+    .map(([key, item]) => [key, plainValue(item, depth + 1)] as const);
+  return Array.isArray(value)
+    ? plain.map(([, item]) => item)
+    : Object.fromEntries(plain);
+}
+
+function isPlain(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  return prototype === Object.prototype || prototype === null;
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
 
+import type { JobRecord } from '../../../runtime/drp/types.js';
 import { instanceReaches } from '../../helpers/workflows.js';
 import { inspectedEngine, readEvents } from '../../helpers/inspector.js';
 
@@ -7,7 +8,7 @@ t.test('the overview shows the actor tree, agents and metrics', async (t) => {
   const { get, engine } = await inspectedEngine(t);
   await engine.run({ action: 'demo.echo', params: { say: 'hi' } });
 
-  const overview = await (await get('/api/overview')).json();
+  const overview = await json(get('/api/overview'));
   const ids = overview.actors.children.map((child: any) => child.id);
 
   t.equal(overview.engine.role, 'all');
@@ -34,7 +35,7 @@ t.test('running jobs and instances appear under their groups', async (t) => {
   const gate = await engine.submit({ action: 'flow.gate' });
   await instanceReaches(engine.store, gate.id, 'approval');
 
-  const { actors } = await (await get('/api/overview')).json();
+  const { actors } = await json(get('/api/overview'));
   const group = (id: string) =>
     actors.children.find((child: any) => child.id === id);
 
@@ -53,14 +54,13 @@ t.test('running jobs and instances appear under their groups', async (t) => {
 
 t.test('the jobs list filters and pages', async (t) => {
   const { get, engine } = await inspectedEngine(t);
-  const made = [];
+  const made: JobRecord[] = [];
   for (let i = 0; i < 5; i += 1) {
     made.push(await engine.run({ action: 'demo.echo', params: { i } }));
   }
   const slow = await engine.submit({ action: 'demo.slow' });
   t.teardown(() => engine.cancel(slow.id).catch(() => {}));
-  const list = async (query: string) =>
-    (await get(`/api/jobs?${query}`)).json();
+  const list = (query: string) => json(get(`/api/jobs?${query}`));
 
   const first = await list('action=demo.echo&limit=2');
   const second = await list(`action=demo.echo&limit=2&before=${first.next}`);
@@ -97,7 +97,7 @@ t.test('bad list queries are refused, naming the parameter', async (t) => {
   };
   for (const [query, message] of Object.entries(cases)) {
     const response = await get(`/api/jobs?${query}`);
-    const body = await response.json();
+    const body: any = await response.json();
     t.equal(response.status, 400, query);
     t.match(body.error, { code: 'BAD_QUERY', message }, query);
   }
@@ -132,7 +132,7 @@ t.test('a job page streams the record, the log and the end', async (t) => {
   );
   t.equal(events.at(-1)!.event, 'end');
 
-  const detail = await (await get(`/api/jobs/${job.id}`)).json();
+  const detail = await json(get(`/api/jobs/${job.id}`));
   t.equal(detail.tree.length, 2, 'the detail has the subtree');
   t.equal(detail.instance, null);
 });
@@ -183,7 +183,7 @@ t.test('events reach a waiting workflow; its diagram is served', async (t) => {
   const gate = await engine.submit({ action: 'flow.gate' });
   await instanceReaches(engine.store, gate.id, 'approval');
 
-  const detail = await (await get(`/api/jobs/${gate.id}`)).json();
+  const detail = await json(get(`/api/jobs/${gate.id}`));
   t.match(detail.instance, {
     workflow: 'gate',
     states: ['approval'],
@@ -234,4 +234,8 @@ async function fetchForm(post: any, path: string): Promise<number> {
     },
   );
   return response.status;
+}
+
+async function json(response: Promise<Response>): Promise<any> {
+  return (await response).json();
 }
