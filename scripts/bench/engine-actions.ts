@@ -38,7 +38,7 @@ export function noopRoot(
 }
 
 /** Runs `total` actions, keeping `inFlight` going; checks each one. */
-async function runActions(
+export async function runActions(
   engine: Engine,
   total: number,
   inFlight: number,
