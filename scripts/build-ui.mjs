@@ -25,5 +25,11 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
+await build({
+  entryPoints: [join(source, 'style.css')],
+  outfile: join(out, 'app.css'),
+  bundle: true,
+  minify: true,
+  logLevel: 'warning',
+});
 await copyFile(join(source, 'index.html'), join(out, 'index.html'));
-await copyFile(join(source, 'style.css'), join(out, 'app.css'));

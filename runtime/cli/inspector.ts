@@ -1,4 +1,5 @@
 import type { Engine } from '../engine.js';
+import { isLoopback } from '../inspector/auth.js';
 import {
   startInspector,
   DEFAULT_INSPECTOR_PORT,
@@ -68,7 +69,7 @@ export function inspectorSettings(
       );
     }
   }
-  return {
+  const settings = {
     enabled: values['no-inspector'] !== true,
     host: values['inspector-host'] ?? (env.WFE_INSPECTOR_HOST || '127.0.0.1'),
     port,
@@ -76,6 +77,14 @@ export function inspectorSettings(
     stately:
       values['stately-inspect'] ?? (env.WFE_STATELY_INSPECT || undefined),
   };
+  if (settings.enabled && !isLoopback(settings.host) && !settings.token) {
+    throw new UsageError(
+      'start',
+      `--inspector-host ${settings.host} lets other hosts in: give an ` +
+        'access token with WFE_INSPECTOR_TOKEN (or --inspector-token)',
+    );
+  }
+  return settings;
 }
 
 export function statelyFor(

@@ -5,6 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 
 import { WfeError } from '../errors.js';
 import { JobsApi } from './api.js';
@@ -113,7 +114,7 @@ export async function startInspector(
     throw err;
   }
 
-  const shown = host.includes(':') ? `[${host}]` : host;
+  const shown = shownHost(host);
   const query = token ? `/?token=${encodeURIComponent(token)}` : '/';
   target.logger.info(
     { host, port, token: token !== undefined },
@@ -126,6 +127,12 @@ export async function startInspector(
     clients: () => feed.clients,
     close: () => close(server, feed, metrics),
   };
+}
+
+/** Where to point a browser: a wildcard address is this host's name. */
+function shownHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return hostname();
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 async function listen(

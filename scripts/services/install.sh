@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the servers used by tests and benches (nats-server, prosody,
-# ferretdb) when they are missing. Idempotent: returns at once when all
-# are there.
+# ferretdb) and the browser of the inspector's tests (chromium) when they
+# are missing. Idempotent: returns at once when all are there.
 set -eu
 
 # ferretdb comes from Go, not apt.
@@ -13,6 +13,10 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
 fi
 if ! command -v prosody >/dev/null 2>&1 && [ ! -x /usr/bin/prosody ]; then
   missing="$missing prosody"
+fi
+# The inspector's browser tests drive Debian's chromium.
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  missing="$missing chromium"
 fi
 if [ -z "$missing" ]; then
   exit 0

@@ -11,7 +11,8 @@ const launcher = join(root, 'bin', 'wfe.js');
 
 export interface EngineProcess {
   child: ChildProcess;
-  /** What the process wrote to stderr so far. */
+  /** What the process wrote to stdout and stderr so far. */
+  stdout(): string;
   stderr(): string;
   /** SIGTERM, then resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -58,6 +59,7 @@ export async function startEngineProcess(
 
   return {
     child,
+    stdout: () => stdout,
     stderr: () => stderr,
     stop: async () => {
       child.kill('SIGTERM');
