@@ -6,6 +6,7 @@ sh scripts/ensure-built.sh
 sh scripts/services/install.sh
 
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p runtime/inspector/ui/tsconfig.json
 npx eslint .
 npx prettier --check . >/dev/null || {
   npx prettier --list-different .
