@@ -36,6 +36,12 @@ export const INSPECTED_TASKLETS = {
         params: { n: ctx.params.n ?? 5, pause: ctx.params.pause ?? 0.3 },
       });
     }`,
+  'actor/hv/remote/main.mjs': `
+    export function main(ctx) {
+      return ctx.agents.run(ctx.params.agent, '../rscripts/ticks.sh', {
+        params: { n: 3, pause: 0.3 },
+      });
+    }`,
   'actor/hv/rscripts/ticks.sh': `#!/bin/sh
     n=$(echo "$WFE_PARAMS" | sed 's/.*"n":\\([0-9]*\\).*/\\1/')
     pause=$(echo "$WFE_PARAMS" | sed 's/.*"pause":\\([0-9.]*\\).*/\\1/')

@@ -239,3 +239,13 @@ async function fetchForm(post: any, path: string): Promise<number> {
 async function json(response: Promise<Response>): Promise<any> {
   return (await response).json();
 }
+
+t.test('a workflow cancelled from the page compensates and ends', async (t) => {
+  const { engine, post } = await inspectedEngine(t);
+  const gate = await engine.submit({ action: 'flow.gate' });
+  await instanceReaches(engine.store, gate.id, 'approval');
+
+  const cancelled = await post(`/api/jobs/${gate.id}/cancel`, {});
+  t.equal(cancelled.status, 202);
+  t.match(await engine.wait(gate.id), { status: 'cancelled' });
+});

@@ -1,59 +1,20 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import t, { type Test } from 'tap';
+import t from 'tap';
 
-import { AGENT_READY_LINE } from '../../../runtime/cli/agent.js';
 import { createEngine } from '../../../runtime/engine.js';
 import { silentLogger } from '../../../runtime/log.js';
+import {
+  AGENT_PASSWORD,
+  startAgentProcess,
+} from '../../helpers/agent-process.js';
 import { testEngine } from '../../helpers/engine.js';
 import { prosodyServer } from '../../helpers/prosody.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PASSWORD = 'secret-pass';
-
-/** `wfe agent` as a real process, resolved once it is online. */
-async function startAgentProcess(
-  t: Test,
-  url: string,
-  name: string,
-  env: Record<string, string> = {},
-): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bin', 'wfe.js'), 'agent'],
-    {
-      env: {
-        ...process.env,
-        WFE_AGENT_XMPP_URL: url,
-        WFE_AGENT_JID: `${name}@localhost`,
-        WFE_AGENT_PASSWORD: PASSWORD,
-        WFE_AGENT_CONTROLLER: 'wfe@localhost',
-        WFE_LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  t.teardown(() => {
-    child.kill('SIGTERM');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      if (stdout.includes(AGENT_READY_LINE)) resolve();
-    });
-    child.on('exit', (code) =>
-      reject(new Error(`wfe agent exited with ${code}: ${stderr}`)),
-    );
-  });
-  return child.pid!;
-}
+const PASSWORD = AGENT_PASSWORD;
 
 t.test(
   'xmpp engine - an action runs rscripts on two remote agents',
@@ -65,8 +26,8 @@ t.test(
       })),
     });
     const pids = [
-      await startAgentProcess(t, prosody.url, 'web1'),
-      await startAgentProcess(t, prosody.url, 'web2'),
+      (await startAgentProcess(t, prosody.url, 'web1')).pid!,
+      (await startAgentProcess(t, prosody.url, 'web2')).pid!,
     ];
 
     const { engine } = await testEngine(

@@ -1,59 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import t, { type Test } from 'tap';
 
-import { AGENT_READY_LINE } from '../../../runtime/cli/agent.js';
 import type { JobRecord } from '../../../runtime/drp/types.js';
 import type { Engine, EngineOptions } from '../../../runtime/engine.js';
+import {
+  AGENT_PASSWORD,
+  startAgentProcess,
+} from '../../helpers/agent-process.js';
 import { testEngine } from '../../helpers/engine.js';
 import { prosodyServer, type ProsodyServer } from '../../helpers/prosody.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PASSWORD = 'secret-pass';
+const PASSWORD = AGENT_PASSWORD;
 // Far below the 30 s defaults: an ending within it shows ours were used.
 const DEADLINE_MS = 20_000;
-
-/** `wfe agent` as a real process, resolved once it is online. */
-async function startAgentProcess(
-  t: Test,
-  url: string,
-  name: string,
-): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bin', 'wfe.js'), 'agent'],
-    {
-      env: {
-        ...process.env,
-        WFE_AGENT_XMPP_URL: url,
-        WFE_AGENT_JID: `${name}@localhost`,
-        WFE_AGENT_PASSWORD: PASSWORD,
-        WFE_AGENT_CONTROLLER: 'wfe@localhost',
-        WFE_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  t.teardown(() => {
-    child.kill('SIGTERM');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      if (stdout.includes(AGENT_READY_LINE)) resolve();
-    });
-    child.on('exit', (code) =>
-      reject(new Error(`wfe agent exited with ${code}: ${stderr}`)),
-    );
-  });
-  return child;
-}
 
 async function waitFor(
   what: string,
