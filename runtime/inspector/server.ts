@@ -113,6 +113,12 @@ export async function startInspector(
     metrics.stop();
     throw err;
   }
+  if (options.port === undefined && port !== DEFAULT_INSPECTOR_PORT) {
+    target.logger.warn(
+      { wanted: DEFAULT_INSPECTOR_PORT, port },
+      'the inspector port was taken; listening on another',
+    );
+  }
 
   const shown = shownHost(host);
   const query = token ? `/?token=${encodeURIComponent(token)}` : '/';

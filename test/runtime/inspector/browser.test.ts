@@ -41,6 +41,46 @@ t.test('a submitted job appears and changes state live', async (t) => {
   noScriptErrors(t, page);
 });
 
+t.test('the system view shows running actors and charts', async (t) => {
+  const { engine, base } = await inspectedEngine(t);
+  const page = await openPage(t, await launchBrowser(t));
+  const slow = await engine.submit({ action: 'demo.slow' });
+  const gate = await engine.submit({ action: 'flow.gate' });
+  await instanceReaches(engine.store, gate.id, 'approval');
+  for (let i = 0; i < 20; i++) await engine.run({ action: 'demo.echo' });
+
+  await page.goto(`${base}/#/`);
+  const writer = page.locator('[data-actor-id=drp-writer]');
+  t.equal(
+    await writer.locator('[data-field=mailbox]').textContent(),
+    '0/10000',
+  );
+  // Groups are unfolded; the jobs and instances under them are listed.
+  await page.locator(`[data-actor-id="job:${slow.id}"]`).waitFor();
+  const instance = page.locator(`[data-actor-id="workflow:${gate.id}"]`);
+  t.equal(
+    await instance.locator('[data-field=state]').textContent(),
+    'approval',
+  );
+  await page.locator('[data-agent-id=local]').waitFor();
+  // The charts draw once the sampler has two points, a second apart.
+  for (const chart of ['jobs', 'loop', 'mailboxes']) {
+    await page
+      .locator(`svg[data-chart=${chart}] path`)
+      .first()
+      // A flat line has no height, which Playwright calls hidden.
+      .waitFor({ state: 'attached', timeout: LIVE_MS });
+  }
+  await screenshot(page, 'system-busy');
+
+  await engine.cancel(slow.id);
+  await page
+    .locator(`[data-actor-id="job:${slow.id}"]`)
+    .waitFor({ state: 'detached', timeout: LIVE_MS });
+  await engine.cancel(gate.id);
+  noScriptErrors(t, page);
+});
+
 t.test('a workflow highlights its state as it moves', async (t) => {
   const { engine, base } = await inspectedEngine(t);
   const page = await openPage(t, await launchBrowser(t));
