@@ -11,14 +11,8 @@ import {
   INSTANCE_TYPE,
   instanceView,
   type InstanceRecord,
-  type InstanceView,
 } from '../workflows/snapshots.js';
-
-/** An instance as the page shows it: where it is and what it waits for. */
-export interface InstanceDetail extends InstanceView {
-  /** The events its active states take now. */
-  events: string[];
-}
+import type { InstanceDetail } from './wire.js';
 
 /** The workflow instance a job runs, or null when it runs none. */
 export async function readInstance(

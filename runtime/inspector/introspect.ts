@@ -7,38 +7,8 @@ import type { JobRunner } from '../jobs/runner.js';
 import type { Mailbox, MailboxStats } from '../mailbox.js';
 import type { WorkflowHost } from '../workflows/host.js';
 import { statePaths } from '../workflows/snapshots.js';
-import type { AgentInfo, XmppAgentController } from '../xmpp/controller.js';
-
-export type ActorKind =
-  | 'supervisor'
-  | 'writer'
-  | 'jobs'
-  | 'job'
-  | 'agents'
-  | 'agent-proxy'
-  | 'workflows'
-  | 'workflow';
-
-/** One actor of the tree as the inspector draws it. */
-export interface ActorNode {
-  id: string;
-  kind: ActorKind;
-  state: string;
-  mailbox: MailboxView | null;
-  restarts: number;
-  lastError: ChildError | null;
-  jobId?: string;
-  children: ActorNode[];
-  /** Children left out of `children`, which lists the first few. */
-  more: number;
-}
-
-export type MailboxView = Pick<
-  MailboxStats,
-  'name' | 'depth' | 'capacity' | 'highWater' | 'overflow' | 'rejected'
->;
-
-export type AgentView = AgentInfo;
+import type { XmppAgentController } from '../xmpp/controller.js';
+import type { ActorKind, ActorNode, AgentView, MailboxView } from './wire.js';
 
 /** What the engine shows of itself, read on demand and never cached. */
 export interface EngineIntrospection {

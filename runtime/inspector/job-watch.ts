@@ -1,23 +1,9 @@
-import {
-  isFinished,
-  type JobLogEntry,
-  type JobRecord,
-  type Store,
-} from '../drp/types.js';
+import { isFinished, type JobLogEntry, type Store } from '../drp/types.js';
 import { toErrorInfo, WfeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import {
-  instanceDetail,
-  readInstance,
-  type InstanceDetail,
-} from './instance.js';
+import { instanceDetail, readInstance } from './instance.js';
 import type { EventStream } from './sse.js';
-
-export interface JobView {
-  job: JobRecord;
-  tree: JobRecord[];
-  instance: InstanceDetail | null;
-}
+import type { JobView } from './wire.js';
 
 /** Log lines sent per read; a long log follows over several reads. */
 const LOG_PAGE = 1000;

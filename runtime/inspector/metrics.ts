@@ -1,18 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type { EngineIntrospection } from './introspect.js';
-
-/** Series over the last minutes, one point per interval, oldest first. */
-export interface Metrics {
-  intervalMs: number;
-  /** When the last point was taken. */
-  end: number;
-  jobsPerSec: number[];
-  /** The event loop's delay in each interval, 99th percentile. */
-  loopDelayMs: number[];
-  /** Each mailbox's depth at each point. */
-  mailboxes: Record<string, number[]>;
-}
+import type { Metrics } from './wire.js';
 
 const RESOLUTION_MS = 10;
 

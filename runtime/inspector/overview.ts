@@ -1,26 +1,8 @@
 import type { EngineRole } from '../engine.js';
-import type {
-  ActorNode,
-  AgentView,
-  EngineIntrospection,
-} from './introspect.js';
-import type { Metrics, MetricsSampler } from './metrics.js';
+import type { EngineIntrospection } from './introspect.js';
+import type { MetricsSampler } from './metrics.js';
 import type { EventStream } from './sse.js';
-
-export interface Overview {
-  engine: {
-    owner: string;
-    role: EngineRole;
-    store: { kind: string; location?: string };
-    startedAt: number;
-    now: number;
-    version: string;
-  };
-  actors: ActorNode;
-  agents: AgentView[];
-  jobs: { running: number; started: number; finished: number };
-  metrics: Metrics;
-}
+import type { Overview } from './wire.js';
 
 export interface OverviewSource {
   owner: string;

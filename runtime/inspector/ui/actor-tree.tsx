@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 
 import { formatAgo, formatTime } from './format.js';
 import { jobHash } from './router.js';
-import type { ActorNode, Mailbox } from './types.js';
+import type { ActorNode, MailboxView } from './types.js';
 
 // Single jobs and workflows start folded: there can be many of them and
 // their inner actors matter only when one is being looked at.
@@ -122,7 +122,7 @@ function ActorRow({ node, depth, now, isOpen, toggle }: RowProps) {
   );
 }
 
-function MailboxBar({ mailbox }: { mailbox: Mailbox | null }) {
+function MailboxBar({ mailbox }: { mailbox: MailboxView | null }) {
   if (!mailbox) return <span class="muted">—</span>;
 
   const capacity = mailbox.capacity > 0 ? mailbox.capacity : 0;

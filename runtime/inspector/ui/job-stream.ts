@@ -5,13 +5,13 @@ import { useEffect, useReducer } from 'preact/hooks';
 
 import { ApiError, getJson } from './api.js';
 import { openStream, type ConnState } from './event-stream.js';
-import type { JobDetail, JobLogEntry, JobSnapshot } from './types.js';
+import type { JobDetail, JobLogEntry, JobView } from './types.js';
 
 const MAX_LOG_LINES = 2000;
 const MAX_OUTPUT_CHARS = 1_000_000;
 
 export interface JobStreamState {
-  snapshot: JobSnapshot | null;
+  snapshot: JobView | null;
   logs: JobLogEntry[];
   stdout: string;
   stderr: string;
@@ -22,7 +22,7 @@ export interface JobStreamState {
 }
 
 type Change =
-  | { type: 'snapshot'; snapshot: JobSnapshot }
+  | { type: 'snapshot'; snapshot: JobView }
   | { type: 'logs'; entries: JobLogEntry[] }
   | { type: 'conn'; conn: ConnState }
   | { type: 'ended' }
@@ -45,7 +45,7 @@ export function useJobStream(id: string): JobStreamState {
     const stream = openStream(`/api/jobs/${encodeURIComponent(id)}/stream`, {
       events: {
         job: (data) =>
-          dispatch({ type: 'snapshot', snapshot: data as JobSnapshot }),
+          dispatch({ type: 'snapshot', snapshot: data as JobView }),
         logs: (data) => {
           const entries = (data as { entries?: unknown }).entries;
           if (Array.isArray(entries)) dispatch({ type: 'logs', entries });
@@ -54,8 +54,8 @@ export function useJobStream(id: string): JobStreamState {
           dispatch({ type: 'ended' });
           stream.close();
         },
-        // Not in the written contract, but the server sends it when it
-        // cannot read the job; an unknown job will not appear later.
+        // The server could not read the job. An unknown job will not
+        // appear later, so the page stops asking.
         problem: (data) => {
           const error = problemError(data);
           dispatch({ type: 'error', error });

@@ -6,11 +6,11 @@ import { Diagram } from './diagram.js';
 import { HistoryList, HistoryStepper } from './history.js';
 import { SendEvent } from './send-event.js';
 import { StatusBadge } from './status-badge.js';
-import type { InstanceView } from './types.js';
+import type { InstanceDetail } from './types.js';
 
 interface Props {
   jobId: string;
-  instance: InstanceView;
+  instance: InstanceDetail;
 }
 
 export function WorkflowView({ jobId, instance }: Props) {
@@ -56,15 +56,10 @@ export function WorkflowView({ jobId, instance }: Props) {
           <SendEvent
             jobId={jobId}
             events={Array.isArray(instance.events) ? instance.events : []}
-            running={isRunning(instance.status)}
+            running={instance.status === 'active'}
           />
         </aside>
       </div>
     </section>
   );
-}
-
-/** The contract says `running`; xstate snapshots say `active`. */
-function isRunning(status: string | undefined): boolean {
-  return status === 'running' || status === 'active';
 }
