@@ -19,8 +19,8 @@ if [ ! -f dist/.built ] || [ -n "$stale" ]; then
 fi
 
 # The inspector page is bundled apart: it runs in the browser.
-stale=$(find runtime/inspector/ui scripts/build-ui.mjs -newer dist/.built-ui \
-  2>/dev/null | head -n 1 || true)
+stale=$(find runtime/inspector/ui runtime/inspector/wire.ts runtime/drp/types.ts \
+  scripts/build-ui.mjs -newer dist/.built-ui 2>/dev/null | head -n 1 || true)
 if [ ! -f dist/.built-ui ] || [ -n "$stale" ]; then
   echo "wfe: bundling the inspector page" >&2
   node scripts/build-ui.mjs
