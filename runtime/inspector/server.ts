@@ -114,7 +114,8 @@ export async function startInspector(
     throw err;
   }
   if (options.port === undefined && port !== DEFAULT_INSPECTOR_PORT) {
-    target.logger.warn(
+    // Expected with several engines on one host; the address is printed.
+    target.logger.info(
       { wanted: DEFAULT_INSPECTOR_PORT, port },
       'the inspector port was taken; listening on another',
     );
