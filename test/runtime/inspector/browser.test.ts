@@ -21,7 +21,7 @@ t.test('a submitted job appears and changes state live', async (t) => {
 
   const job = await engine.submit({
     action: 'demo.slow',
-    params: { ms: 1500 },
+    params: { ms: 3000 },
   });
   const status = page.locator(
     `tr[data-job-id="${job.id}"] [data-field=status]`,
