@@ -76,8 +76,7 @@ export class JobsApi {
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
-    checkActionRequest(request);
-    const body = record(await readJson(request));
+    const body = await actionBody(request);
     const reason =
       typeof body.reason === 'string' && body.reason.trim() !== ''
         ? body.reason.slice(0, 500)
@@ -92,8 +91,7 @@ export class JobsApi {
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
-    checkActionRequest(request);
-    const body = record(await readJson(request));
+    const body = await actionBody(request);
     if (typeof body.type !== 'string') {
       throw new WfeError(
         'BAD_EVENT',
@@ -109,7 +107,12 @@ export class JobsApi {
   }
 }
 
-function record(body: unknown): Record<string, unknown> {
+/** An action's body: checked to come from the page, then as an object. */
+async function actionBody(
+  request: IncomingMessage,
+): Promise<Record<string, unknown>> {
+  checkActionRequest(request);
+  const body = await readJson(request);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new WfeError('BAD_INPUT', 'the body must be a JSON object');
   }

@@ -170,10 +170,10 @@ function agentsNode(
 ): ActorNode | null {
   if (!agents) return null;
   const xmpp = xmppOf(agents);
-  const node = xmpp
-    ? supervisorNode('agents', xmpp.supervisor, mailboxes)
-    : group('agents', 'agents', 'running');
-  return { ...node, kind: 'agents', state: `${agents.running()} rscripts` };
+  const state = `${agents.running()} rscripts`;
+  if (!xmpp) return group('agents', 'agents', state);
+  const node = supervisorNode('agents', xmpp.supervisor, mailboxes);
+  return { ...node, kind: 'agents', state };
 }
 
 function group(id: string, kind: ActorKind, state: string): ActorNode {

@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 import { isFinished, type JobLogEntry, type Store } from '../drp/types.js';
 import { toErrorInfo, WfeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -92,12 +94,7 @@ function ended(view: JobView): boolean {
   return !running && view.tree.every((job) => isFinished(job.status));
 }
 
+/** Waits, or less if the client goes: the loop then sees it closed. */
 function sleep(ms: number, stream: EventStream): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void stream.closed.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return delay(ms, undefined, { signal: stream.signal }).catch(() => {});
 }

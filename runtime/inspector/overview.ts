@@ -56,7 +56,7 @@ export class OverviewFeed {
   add(stream: EventStream): void {
     this.#streams.add(stream);
     stream.send('overview', overviewOf(this.#source));
-    void stream.closed.then(() => {
+    stream.signal.addEventListener('abort', () => {
       this.#streams.delete(stream);
       if (this.#streams.size === 0) this.#stopTicking();
     });

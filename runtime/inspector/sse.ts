@@ -11,8 +11,9 @@ const KEEPALIVE_MS = 15_000;
 export class EventStream {
   readonly #response: ServerResponse;
   readonly #keepalive: NodeJS.Timeout;
-  #closed = false;
-  readonly closed: Promise<void>;
+  readonly #gone = new AbortController();
+  /** Aborted when the client goes away. */
+  readonly signal = this.#gone.signal;
 
   constructor(response: ServerResponse) {
     this.#response = response;
@@ -25,17 +26,14 @@ export class EventStream {
     response.write('retry: 2000\n\n');
     this.#keepalive = setInterval(() => response.write(':\n\n'), KEEPALIVE_MS);
     this.#keepalive.unref();
-    this.closed = new Promise((resolve) => {
-      response.once('close', () => {
-        this.#closed = true;
-        clearInterval(this.#keepalive);
-        resolve();
-      });
+    response.once('close', () => {
+      clearInterval(this.#keepalive);
+      this.#gone.abort();
     });
   }
 
   get isClosed(): boolean {
-    return this.#closed;
+    return this.signal.aborted;
   }
 
   get congested(): boolean {
@@ -44,7 +42,7 @@ export class EventStream {
 
   /** Sends an event whose data is JSON text already made. */
   sendRaw(event: string, json: string): void {
-    if (this.#closed) return;
+    if (this.isClosed) return;
     this.#response.write(`event: ${event}\ndata: ${json}\n\n`);
   }
 
@@ -54,7 +52,7 @@ export class EventStream {
 
   /** Resolves once the client has taken what was written. */
   drained(): Promise<void> {
-    if (!this.congested || this.#closed) return Promise.resolve();
+    if (!this.congested || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.#response.off('drain', done);
@@ -67,6 +65,6 @@ export class EventStream {
   }
 
   close(): void {
-    if (!this.#closed) this.#response.end();
+    if (!this.isClosed) this.#response.end();
   }
 }
